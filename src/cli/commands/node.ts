@@ -1,0 +1,63 @@
+import type { MeshLimits } from '../../node/mesh-node.js'
+
+export interface NodeCommandOptions {
+  serve?: string
+  name?: string
+  listen?: string[]
+  workers?: number
+  key?: string
+  mdns: boolean
+  bootstrap?: string[]
+  maxFactorial?: number
+  maxMatrix?: number
+  json: boolean
+}
+
+/** `mesh node`: run a node until SIGINT or SIGTERM. */
+export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
+  const { createMeshNode } = await import('../../node/mesh-node.js')
+  const limits: Partial<MeshLimits> = {}
+  if (options.maxFactorial !== undefined) limits.maxFactorialN = options.maxFactorial
+  if (options.maxMatrix !== undefined) limits.maxMatrixDim = options.maxMatrix
+  const node = await createMeshNode({
+    serve: options.serve,
+    name: options.name,
+    listen: options.listen,
+    workers: options.workers,
+    keyFile: options.key,
+    mdns: options.mdns,
+    bootstrap: options.bootstrap,
+    limits
+  })
+  const say = (line: string): void => { if (!options.json) process.stderr.write(line + '\n') }
+  // Handlers go in before the ready line: a signal sent the moment a
+  // supervisor reads it must stop the node cleanly, not kill it.
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) { process.exit(130) } // a second Ctrl-C: leave now
+      stopping = true
+      say(`${signal}: stopping`)
+      node.stop().then(resolve, (err) => { process.stderr.write(`stop failed: ${err.message}\n`); resolve() })
+    }
+    process.on('SIGINT', () => { stop('SIGINT') })
+    process.on('SIGTERM', () => { stop('SIGTERM') })
+  })
+  node.on('peer:join', (r) => { say(`peer joined: ${r.name} ${r.peerId} serving ${r.tasks.map(t => t.name).join(',') || 'nothing'}`) })
+  node.on('peer:leave', (id) => { say(`peer left: ${id}`) })
+
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ event: 'ready', name: node.name, peerId: node.peerId, addresses: node.addresses, serving: node.served, workers: node.workers }) + '\n')
+  } else {
+    process.stdout.write([
+      `mesh node ${node.name}`,
+      `peer id:   ${node.peerId}`,
+      ...node.addresses.map(a => `listening: ${a}`),
+      `serving:   ${node.served.join(', ') || 'nothing (a client node)'}`,
+      `workers:   ${node.workers}`,
+      'ready'
+    ].join('\n') + '\n')
+  }
+
+  await stopped
+}

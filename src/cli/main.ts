@@ -1,0 +1,92 @@
+import { Command, Option } from 'commander'
+import { MeshError } from '../errors.js'
+import { positiveInt } from './args.js'
+
+const DEFAULT_TIMEOUT_MS = 10_000
+
+/** Options every command that joins the mesh as a client shares. */
+function clientOptions (command: Command): Command {
+  return command
+    .option('--timeout <ms>', 'bound discovery and the call, in milliseconds', positiveInt('--timeout'), DEFAULT_TIMEOUT_MS)
+    .option('--bootstrap <multiaddr...>', 'dial these peers directly (for networks mDNS does not reach)')
+    .option('--no-mdns', 'do not discover peers by mDNS')
+    .option('--key <file>', 'persistent identity key file (created if missing)')
+    .option('--json', 'print a machine-readable JSON envelope', false)
+}
+
+export function buildProgram (): Command {
+  const program = new Command('mesh')
+    .description('A zero-broker, peer-to-peer compute mesh: no broker, no name server.')
+    .version('0.1.0')
+    .showHelpAfterError()
+
+  program.command('node')
+    .description('run a node that joins the mesh and serves tasks, until SIGINT/SIGTERM')
+    .option('--serve <tasks>', 'tasks to serve: built-ins (add,factorial,matmul) and/or module paths (./my-tasks.js), comma-separated')
+    .option('--name <name>', 'a human name shown in mesh ls and mesh peers')
+    .option('--listen <multiaddr...>', 'addresses to listen on', ['/ip4/127.0.0.1/tcp/0'])
+    .option('--workers <n>', 'worker threads for CPU-heavy tasks (default: cores - 1)', positiveInt('--workers'))
+    .option('--key <file>', 'persistent identity key file (created if missing)')
+    .option('--bootstrap <multiaddr...>', 'dial these peers directly (for networks mDNS does not reach)')
+    .option('--no-mdns', 'do not discover peers by mDNS')
+    .option('--max-factorial <n>', 'largest n this node computes factorial for', positiveInt('--max-factorial'))
+    .option('--max-matrix <n>', 'largest matrix side this node multiplies', positiveInt('--max-matrix'))
+    .option('--json', 'print the ready line as JSON', false)
+    .action(async (opts) => {
+      const { nodeCommand } = await import('./commands/node.js')
+      await nodeCommand(opts)
+    })
+
+  clientOptions(program.command('call')
+    .description('call a task somewhere in the mesh and print its result')
+    .argument('<task>', 'task name, e.g. add, factorial, matmul')
+    .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings'))
+    .action(async (task: string, args: string[], opts) => {
+      const { callCommand } = await import('./commands/call.js')
+      await callCommand(task, args, opts)
+    })
+
+  clientOptions(program.command('ls')
+    .description('list every task and object in the mesh with its providers'))
+    .action(async (opts) => {
+      const { lsCommand } = await import('./commands/registry.js')
+      await lsCommand(opts)
+    })
+
+  clientOptions(program.command('peers')
+    .description('list the peers this node can see, with addresses and load'))
+    .action(async (opts) => {
+      const { peersCommand } = await import('./commands/registry.js')
+      await peersCommand(opts)
+    })
+
+  program.command('demo')
+    .description('start a small local mesh, call across it, print what ran where, and stop')
+    .action(async () => {
+      const { demoCommand } = await import('./commands/demo.js')
+      await demoCommand()
+    })
+
+  program.addOption(new Option('--debug', 'print stack traces of errors').hideHelp())
+  return program
+}
+
+/** Exit codes: 0 success, 1 the call or node failed, 2 bad usage or configuration. */
+export async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  program.exitOverride()
+  try {
+    await program.parseAsync(argv)
+    return 0
+  } catch (err: any) {
+    if (err?.code?.startsWith?.('commander.')) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
+    }
+    const json = argv.includes('--json')
+    const code = err instanceof MeshError ? err.code : 'ERROR'
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message: err.message } }) + '\n')
+    else process.stderr.write(`mesh: ${code}: ${err.message}\n`)
+    if (argv.includes('--debug')) process.stderr.write(`${err.stack}\n`)
+    return code === 'BAD_ARGUMENT' || code === 'BAD_CONFIG' ? 2 : 1
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Every default and limit of mesh, in one place, with the reason for its value.
+ * Each can be overridden through `createMeshNode` options or CLI flags.
+ */
+
+/** Protocol of task calls. One long-lived stream per peer pair carries every call. */
+export const RPC_PROTOCOL = '/mesh/rpc/1.0.0'
+/** Protocol of registry record exchange. */
+export const REGISTRY_PROTOCOL = '/mesh/registry/1.0.0'
+
+/**
+ * Largest frame accepted on any mesh protocol. A 2000×2000 Float64 matrix is
+ * 32 MiB, so 64 MiB lets the documented heavy jobs through while refusing the
+ * absurd; a bigger frame resets that stream only.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+/** Largest signed registry record accepted: records are small summaries. */
+export const MAX_RECORD_BYTES = 256 * 1024
+
+/** Calls one peer may have in flight at this node before it is answered BUSY. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_PEER = 1024
+
+/** Largest n for factorial: 5e6 already has ~30 million digits. */
+export const DEFAULT_MAX_FACTORIAL_N = 5_000_000
+
+/** Largest side of a matrix in matmul, and the most elements in one matrix. */
+export const DEFAULT_MAX_MATRIX_DIM = 8192
+export const DEFAULT_MAX_MATRIX_ELEMENTS = 16 * 1024 * 1024
+
+/** How long a caller waits for a provider to appear and for the call to finish. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000
+
+/**
+ * A node re-signs and re-sends its record this often even when nothing
+ * changed, and peers drop a record not refreshed within RECORD_TTL_MS. The
+ * connection closing removes a record at once; the TTL is the backstop.
+ */
+export const RECORD_REFRESH_MS = 20_000
+export const RECORD_TTL_MS = 60_000
+
+/** Load changes are batched: at most one record push per peer in this window. */
+export const LOAD_PUBLISH_DEBOUNCE_MS = 100
+
+/** mDNS query interval: libp2p's default is 10 s; 1 s lets a new node be found fast. */
+export const MDNS_INTERVAL_MS = 1_000
+
+/** Default listen address: loopback, a random port. */
+export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'

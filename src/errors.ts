@@ -1,0 +1,106 @@
+/**
+ * Every error mesh raises has a stable `code`. Errors cross the wire as
+ * `{ code, message, retryable, data }` and are rebuilt on the caller's side as
+ * the same class, so `err instanceof UnknownTaskError` and `err.code` both work
+ * whether the failure happened here or on another peer.
+ */
+export interface WireError {
+  code: string
+  message: string
+  retryable?: boolean
+  data?: unknown
+}
+
+export class MeshError extends Error {
+  readonly code: string
+  readonly retryable: boolean
+  readonly data?: unknown
+
+  constructor (code: string, message: string, options: { retryable?: boolean, data?: unknown, cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'MeshError'
+    this.code = code
+    this.retryable = options.retryable ?? false
+    if (options.data !== undefined) this.data = options.data
+  }
+
+  toWire (): WireError {
+    const wire: WireError = { code: this.code, message: this.message }
+    if (this.retryable) wire.retryable = true
+    if (this.data !== undefined) wire.data = this.data
+    return wire
+  }
+}
+
+function defineError (name: string, code: string, retryable = false): new (message: string, data?: unknown) => MeshError {
+  const Class = class extends MeshError {
+    constructor (message: string, data?: unknown) {
+      super(code, message, { retryable, data })
+      this.name = name
+    }
+  }
+  Object.defineProperty(Class, 'name', { value: name })
+  return Class
+}
+
+/** No peer in the mesh serves the task or object within the timeout. */
+export const NoProviderError = defineError('NoProviderError', 'NO_PROVIDER', true)
+/** The peer that was asked does not serve this task. */
+export const UnknownTaskError = defineError('UnknownTaskError', 'UNKNOWN_TASK')
+/** The arguments do not fit the task: wrong count, type or value. */
+export const BadArgumentError = defineError('BadArgumentError', 'BAD_ARGUMENT')
+/** An argument is well formed but over a configured size limit. */
+export const LimitExceededError = defineError('LimitExceededError', 'LIMIT_EXCEEDED')
+/** The call did not finish within its timeout. */
+export const TimeoutError = defineError('TimeoutError', 'TIMEOUT', true)
+/** The connection to the peer running the call closed before it answered. */
+export const PeerGoneError = defineError('PeerGoneError', 'PEER_GONE', true)
+/** A frame on the wire is larger than the configured maximum. */
+export const FrameTooLargeError = defineError('FrameTooLargeError', 'FRAME_TOO_LARGE')
+/** A frame could not be decoded, or its envelope is not one we know. */
+export const BadFrameError = defineError('BadFrameError', 'BAD_FRAME')
+/** The peer has too many calls in flight from us; try again or elsewhere. */
+export const BusyError = defineError('BusyError', 'BUSY', true)
+/** The task itself threw while running. */
+export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED')
+/** The call was cancelled by the caller. */
+export const CancelledError = defineError('CancelledError', 'CANCELLED')
+/** The node is stopping or stopped. */
+export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
+/** Bad configuration given to the node or the CLI. */
+export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
+
+const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
+  ['NO_PROVIDER', NoProviderError],
+  ['UNKNOWN_TASK', UnknownTaskError],
+  ['BAD_ARGUMENT', BadArgumentError],
+  ['LIMIT_EXCEEDED', LimitExceededError],
+  ['TIMEOUT', TimeoutError],
+  ['PEER_GONE', PeerGoneError],
+  ['FRAME_TOO_LARGE', FrameTooLargeError],
+  ['BAD_FRAME', BadFrameError],
+  ['BUSY', BusyError],
+  ['TASK_FAILED', TaskFailedError],
+  ['CANCELLED', CancelledError],
+  ['NOT_RUNNING', NotRunningError],
+  ['BAD_CONFIG', ConfigError]
+])
+
+/** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */
+export function errorFromWire (wire: unknown): MeshError {
+  if (wire == null || typeof wire !== 'object') return new BadFrameError('peer sent a malformed error')
+  const w = wire as Partial<WireError>
+  const code = typeof w.code === 'string' ? w.code : 'TASK_FAILED'
+  const message = typeof w.message === 'string' ? w.message : 'remote error'
+  const Class = classesByCode.get(code)
+  if (Class !== undefined) return new Class(message, w.data)
+  return new MeshError(code, message, { retryable: w.retryable === true, data: w.data })
+}
+
+/** Anything thrown (a MeshError, a plain Error, a string) as a wire error. */
+export function errorToWire (err: unknown): WireError {
+  if (err instanceof MeshError) return err.toWire()
+  if (err instanceof RangeError || err instanceof TypeError) return { code: 'BAD_ARGUMENT', message: err.message }
+  if (err instanceof Error) return { code: 'TASK_FAILED', message: err.message }
+  return { code: 'TASK_FAILED', message: String(err) }
+}

@@ -1,0 +1,43 @@
+import '../polyfill.js'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { MDNS_INTERVAL_MS } from '../constants.js'
+
+export interface TransportOptions {
+  privateKey: PrivateKey
+  listen: string[]
+  /** Find peers by mDNS (default); off, peers are reached through `bootstrap` only. */
+  mdns: boolean
+}
+
+/**
+ * The libp2p node under mesh: TCP, Noise encryption, Yamux multiplexing,
+ * mDNS discovery, identify and ping. Created unstarted, so the mesh
+ * protocols are registered before any peer can connect.
+ */
+export async function createTransport (options: TransportOptions): Promise<Libp2p> {
+  return createLibp2p({
+    start: false,
+    privateKey: options.privateKey,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: options.mdns ? [mdns({ interval: MDNS_INTERVAL_MS })] : [],
+    connectionManager: {
+      // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
+      // inbound rate limit would refuse a few nodes starting together.
+      allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
+    },
+    services: {
+      identify: identify(),
+      ping: ping()
+    }
+  })
+}

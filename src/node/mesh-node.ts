@@ -1,0 +1,373 @@
+import { EventEmitter } from 'node:events'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import {
+  DEFAULT_CALL_TIMEOUT_MS, DEFAULT_LISTEN, DEFAULT_MAX_FACTORIAL_N, DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS
+} from '../constants.js'
+import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError } from '../errors.js'
+import { loadScore, type NodeRecord, type TaskInfo } from '../registry/record.js'
+import { Registry } from '../registry/registry.js'
+import type { CallOptions, IncomingCall } from '../rpc/channel.js'
+import { RpcService } from '../rpc/service.js'
+import { WorkerPool, defaultWorkerCount } from '../scheduler/pool.js'
+import { loadTasks, type ServeSpec } from '../tasks/loader.js'
+import { checkParams, formatParams } from '../tasks/params.js'
+import type { LoadedTask, TaskLimits } from '../tasks/types.js'
+import { loadOrCreateKey, newKey } from './identity.js'
+import { createTransport } from './libp2p.js'
+
+const log = logger('mesh:node')
+
+export interface MeshLimits extends TaskLimits {
+  /** Largest frame accepted on the wire, in bytes. */
+  maxFrameBytes: number
+  /** Calls one peer may have in flight here before it is answered BUSY. */
+  maxInFlightPerPeer: number
+}
+
+export interface MeshNodeOptions {
+  /** Tasks to serve: built-in names, module paths, or a map of definitions. */
+  serve?: ServeSpec
+  /** A human name shown in `mesh ls` and `mesh peers`; defaults to the host name and pid. */
+  name?: string
+  /** Multiaddrs to listen on; default `/ip4/127.0.0.1/tcp/0`. */
+  listen?: string[]
+  /** Worker threads for CPU-heavy tasks; default: cores − 1 (at least 1). */
+  workers?: number
+  /** The node's identity; or `keyFile` to keep one across restarts. */
+  privateKey?: PrivateKey
+  keyFile?: string
+  /** Find peers by mDNS; default true. */
+  mdns?: boolean
+  /** Multiaddrs (with /p2p/<id>) of peers to dial at start, for networks mDNS does not reach. */
+  bootstrap?: string[]
+  limits?: Partial<MeshLimits>
+}
+
+export interface MeshCallOptions extends CallOptions {
+  /**
+   * When peers are known but none serves the task, fail with UNKNOWN_TASK
+   * after this many ms of no registry change instead of waiting the whole
+   * timeout for a provider to appear. Off by default.
+   */
+  unknownAfter?: number
+}
+
+export interface PeerInfo {
+  peerId: string
+  name?: string
+  addrs: string[]
+  tasks: string[]
+  objects: string[]
+  load?: NodeRecord['load']
+}
+
+export interface MeshNodeEvents {
+  'peer:join': [record: NodeRecord]
+  'peer:update': [record: NodeRecord]
+  'peer:leave': [peerId: string]
+  /** This node began or finished running a call for a peer (or itself). */
+  'task:start': [task: string, from: string]
+  'task:done': [task: string, from: string, error?: Error]
+}
+
+export const DEFAULT_LIMITS: MeshLimits = {
+  maxFactorialN: DEFAULT_MAX_FACTORIAL_N,
+  maxMatrixDim: DEFAULT_MAX_MATRIX_DIM,
+  maxMatrixElements: DEFAULT_MAX_MATRIX_ELEMENTS,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  maxInFlightPerPeer: DEFAULT_MAX_IN_FLIGHT_PER_PEER
+}
+
+/**
+ * A node of the mesh: a thin facade over libp2p, the registry, the RPC
+ * service and the worker pool. It never prints; it emits events.
+ */
+export class MeshNode extends EventEmitter<MeshNodeEvents> {
+  readonly name: string
+  readonly limits: MeshLimits
+  private running = true
+  /** Calls this node has outstanding at each provider, so callers spread out between record updates. */
+  private readonly outstanding = new Map<string, number>()
+  /** Peers whose record has arrived, to tell a join from an update. */
+  private readonly seen = new Set<string>()
+
+  private constructor (
+    readonly libp2p: Libp2p,
+    private readonly tasks: Map<string, LoadedTask>,
+    private readonly pool: WorkerPool | undefined,
+    readonly registry: Registry,
+    private readonly rpc: RpcService,
+    name: string,
+    limits: MeshLimits
+  ) {
+    super()
+    this.name = name
+    this.limits = limits
+  }
+
+  static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {
+    const limits = { ...DEFAULT_LIMITS, ...options.limits }
+    for (const [key, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`limit ${key} must be a positive integer, got ${String(value)}`)
+    }
+    if (options.workers !== undefined && (!Number.isSafeInteger(options.workers) || options.workers < 1)) {
+      throw new ConfigError(`workers must be a positive integer, got ${String(options.workers)}`)
+    }
+    const tasks = await loadTasks(options.serve)
+    const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
+    let libp2p: Libp2p
+    try {
+      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true })
+    } catch (err: any) {
+      throw new ConfigError(`cannot create the node: ${err.message}`)
+    }
+    const modules = [...new Set([...tasks.values()].filter(t => t.mode === 'pool').map(t => t.module as string))]
+    const pool = modules.length > 0 ? new WorkerPool(options.workers ?? defaultWorkerCount(), modules) : undefined
+    const name = options.name ?? `${(await import('node:os')).hostname()}-${process.pid}`
+    // The registry and RPC service call back into the node, which needs them to exist first.
+    const late: { node?: MeshNode } = {}
+    const registry = new Registry(libp2p, privateKey, () => late.node!.localOffer())
+    const rpc = new RpcService(libp2p, {
+      maxFrameBytes: limits.maxFrameBytes,
+      maxInFlightPerPeer: limits.maxInFlightPerPeer,
+      dispatch: (peer, call) => late.node!.execute(call, peer.toString())
+    })
+    const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits)
+    late.node = node
+    await node.start(options.bootstrap ?? [])
+    return node
+  }
+
+  private async start (bootstrap: string[]): Promise<void> {
+    await this.rpc.start()
+    await this.registry.start()
+    this.registry.on('change', (peer, record) => {
+      if (record === undefined) {
+        this.seen.delete(peer)
+        this.emit('peer:leave', peer)
+      } else if (this.seen.has(peer)) {
+        this.emit('peer:update', record)
+      } else {
+        this.seen.add(peer)
+        this.emit('peer:join', record)
+      }
+    })
+    // libp2p v3 does not dial what mDNS finds: do it, once per peer.
+    this.libp2p.addEventListener('peer:discovery', (evt) => {
+      const peer = evt.detail.id
+      if (peer.equals(this.libp2p.peerId) || this.libp2p.getConnections(peer).length > 0) return
+      this.libp2p.dial(peer).catch((err: any) => { log('dial %p failed: %s', peer, err.message) })
+    })
+    try {
+      await this.libp2p.start()
+    } catch (err: any) {
+      await this.pool?.destroy()
+      throw new ConfigError(`cannot start the node (listen ${this.libp2p.getMultiaddrs().join(', ') || 'failed'}): ${err.message}`)
+    }
+    await this.registry.publishNow()
+    for (const addr of bootstrap) {
+      this.libp2p.dial(multiaddr(addr)).catch((err: any) => { log('bootstrap dial %s failed: %s', addr, err.message) })
+    }
+    log('started %p serving %s', this.libp2p.peerId, [...this.tasks.keys()].join(',') || 'nothing')
+  }
+
+  get peerId (): string { return this.libp2p.peerId.toString() }
+
+  /** The addresses peers can dial, each ending in /p2p/<peer id>. */
+  get addresses (): string[] { return this.libp2p.getMultiaddrs().map(String) }
+
+  /** Names of the tasks this node serves. */
+  get served (): string[] { return [...this.tasks.keys()] }
+
+  get workers (): number { return this.pool?.workers ?? 0 }
+
+  /** Run `task` somewhere in the mesh: `await node.call('factorial', 20000n)`. */
+  async call<T = unknown> (task: string, ...args: unknown[]): Promise<T> {
+    return this.callWith<T>(task, args)
+  }
+
+  /** `call` with options: timeout, cancellation signal, progress. */
+  async callWith<T = unknown> (task: string, args: unknown[], options: MeshCallOptions = {}): Promise<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+    const deadline = Date.now() + timeout
+    const provider = await this.waitForProvider(task, { ...options, timeout })
+    const remaining = Math.max(1, deadline - Date.now())
+    if (provider === this.peerId) {
+      return await this.execute({ task, args, meta: { timeout: remaining }, signal: options.signal ?? new AbortController().signal, progress: options.onProgress ?? (() => {}) }, this.peerId) as T
+    }
+    this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
+    try {
+      return await this.rpc.call(peerIdFromString(provider), task, args, { ...options, timeout: remaining }) as T
+    } finally {
+      const n = (this.outstanding.get(provider) ?? 1) - 1
+      if (n <= 0) this.outstanding.delete(provider)
+      else this.outstanding.set(provider, n)
+    }
+  }
+
+  /** Peers (and this node) serving `task`, least loaded first. */
+  providers (task: string): string[] {
+    const candidates: Array<{ peer: string, score: number }> = []
+    if (this.tasks.has(task)) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
+    for (const record of this.registry.peers()) {
+      if (!record.tasks.some(t => t.name === task)) continue
+      const mine = this.outstanding.get(record.peerId) ?? 0
+      candidates.push({ peer: record.peerId, score: loadScore(record.load) + mine / Math.max(1, record.load.workers) })
+    }
+    return candidates.sort((a, b) => a.score - b.score).map(c => c.peer)
+  }
+
+  /** Wait until some node serves `task`; resolves with the least loaded provider's peer id. */
+  async waitForProvider (task: string, options: MeshCallOptions = {}): Promise<string> {
+    const found = this.providers(task)[0]
+    if (found !== undefined) return found
+    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+    return new Promise((resolve, reject) => {
+      let unknownTimer: NodeJS.Timeout | undefined
+      const finish = (err?: Error, peer?: string): void => {
+        clearTimeout(timer)
+        clearTimeout(unknownTimer)
+        this.registry.off('change', onChange)
+        options.signal?.removeEventListener('abort', onAbort)
+        if (err !== undefined) reject(err)
+        else resolve(peer as string)
+      }
+      const armUnknown = (): void => {
+        if (options.unknownAfter === undefined || this.registry.peers().length === 0) return
+        clearTimeout(unknownTimer)
+        unknownTimer = setTimeout(() => {
+          const known = [...new Set(this.registry.peers().flatMap(r => r.tasks.map(t => t.name)))].sort()
+          finish(new UnknownTaskError(`no node in the mesh serves "${task}"; tasks served: ${known.join(', ') || 'none'}`))
+        }, options.unknownAfter)
+      }
+      const onChange = (): void => {
+        const peer = this.providers(task)[0]
+        if (peer !== undefined) finish(undefined, peer)
+        else armUnknown()
+      }
+      const onAbort = (): void => { finish(new CancelledError('the call was cancelled')) }
+      const timer = setTimeout(() => {
+        const peers = this.registry.peers().length
+        finish(peers === 0
+          ? new NoProviderError(`no peer found within ${timeout} ms: is a node running (mesh node --serve ${task}) on this network?`)
+          : new NoProviderError(`none of the ${peers} peers found serves "${task}" (waited ${timeout} ms)`))
+      }, timeout)
+      this.registry.on('change', onChange)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      armUnknown()
+    })
+  }
+
+  /** Wait until at least `count` peers' records are known. */
+  async waitForPeers (count: number, timeout = DEFAULT_CALL_TIMEOUT_MS): Promise<void> {
+    if (this.registry.peers().length >= count) return
+    await new Promise<void>((resolve, reject) => {
+      const onChange = (): void => {
+        if (this.registry.peers().length < count) return
+        clearTimeout(timer)
+        this.registry.off('change', onChange)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        this.registry.off('change', onChange)
+        reject(new TimeoutError(`found ${this.registry.peers().length} of ${count} peers within ${timeout} ms`))
+      }, timeout)
+      this.registry.on('change', onChange)
+    })
+  }
+
+  /** The registry as this node sees it: every record, its own first when it offers anything. */
+  records (): NodeRecord[] {
+    const self = this.registry.self
+    const own = self !== undefined && (self.tasks.length > 0 || self.objects.length > 0) ? [{ ...self, load: this.localLoad() }] : []
+    return [...own, ...this.registry.peers()]
+  }
+
+  /** The peers this node is connected to, with what their records say. */
+  peers (): PeerInfo[] {
+    const byPeer = new Map<string, PeerInfo>()
+    for (const connection of this.libp2p.getConnections()) {
+      const id = connection.remotePeer.toString()
+      const info = byPeer.get(id) ?? { peerId: id, addrs: [], tasks: [], objects: [] }
+      info.addrs.push(connection.remoteAddr.toString())
+      byPeer.set(id, info)
+    }
+    for (const info of byPeer.values()) {
+      const record = this.registry.get(info.peerId)
+      if (record === undefined) continue
+      info.name = record.name
+      info.addrs = [...new Set([...record.addrs, ...info.addrs])]
+      info.tasks = record.tasks.map(t => t.name)
+      info.objects = record.objects.map(o => o.name)
+      info.load = record.load
+    }
+    return [...byPeer.values()]
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    await this.rpc.stop()
+    await this.registry.stop()
+    // Abort connections first: a graceful close can wait 500 ms each.
+    for (const connection of this.libp2p.getConnections()) connection.abort(new Error('node stopping'))
+    await this.libp2p.stop()
+    await this.pool?.destroy()
+  }
+
+  /** Run a call here: validate, then run inline or on the worker pool. */
+  private async execute (call: IncomingCall, from: string): Promise<unknown> {
+    const task = this.tasks.get(call.task)
+    if (task === undefined) {
+      throw new UnknownTaskError(`this node does not serve "${call.task}"; it serves ${[...this.tasks.keys()].join(', ') || 'nothing'}`)
+    }
+    let args = task.params !== undefined ? checkParams(task.name, task.params, call.args) : call.args
+    if (task.validate !== undefined) args = task.validate(args, this.limits)
+    this.emit('task:start', task.name, from)
+    try {
+      let result: unknown
+      if (task.mode === 'inline' || this.pool === undefined) {
+        result = await task.run(...args)
+      } else {
+        this.registry.publish()
+        try {
+          result = await this.pool.run(task.name, args, call.signal)
+        } finally {
+          this.registry.publish()
+        }
+      }
+      this.emit('task:done', task.name, from)
+      return result
+    } catch (err: any) {
+      this.emit('task:done', task.name, from, err)
+      throw err
+    }
+  }
+
+  private localLoad (): NodeRecord['load'] {
+    const load = this.pool?.load ?? { running: 0, queued: 0 }
+    return { ...load, workers: this.workers }
+  }
+
+  private localOffer (): { name: string, tasks: TaskInfo[], objects: [], load: NodeRecord['load'] } {
+    return {
+      name: this.name,
+      tasks: [...this.tasks.values()].map(t => {
+        const info: TaskInfo = { name: t.name, args: formatParams(t.params) }
+        if (t.description !== undefined) info.description = t.description
+        return info
+      }),
+      objects: [],
+      load: this.localLoad()
+    }
+  }
+}
+
+export async function createMeshNode (options: MeshNodeOptions = {}): Promise<MeshNode> {
+  return MeshNode.create(options)
+}

@@ -1,0 +1,106 @@
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { decode, encode } from '../codec.js'
+import { BadFrameError } from '../errors.js'
+
+/** What a node says about a task it serves. */
+export interface TaskInfo {
+  name: string
+  /** Human summary of the arguments, e.g. `n: integer ≥ 0`. */
+  args: string
+  description?: string
+}
+
+/** What a node says about an object it exposes. */
+export interface ObjectInfo {
+  name: string
+  metadata: string[]
+}
+
+/** Load hints, so callers can pick the least loaded provider. */
+export interface LoadInfo {
+  /** Calls executing now. */
+  running: number
+  /** Calls accepted and waiting for a worker. */
+  queued: number
+  /** Size of the worker pool. */
+  workers: number
+}
+
+/** A node's entry in the registry. */
+export interface NodeRecord {
+  peerId: string
+  name: string
+  /** Grows with every change; an older or equal seq is a replay and is ignored. */
+  seq: number
+  /** Epoch ms after which the record is dropped unless refreshed. */
+  expires: number
+  addrs: string[]
+  tasks: TaskInfo[]
+  objects: ObjectInfo[]
+  load: LoadInfo
+}
+
+/** A record as it travels: the encoded record and its signer's signature over it. */
+export interface SignedRecord {
+  payload: Uint8Array
+  signature: Uint8Array
+}
+
+// Domain separation: a signature over a record can never be replayed as a
+// signature over anything else the same key signs, and vice versa.
+const DOMAIN = new TextEncoder().encode('/mesh/registry/record/1\n')
+
+function signedBytes (payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(DOMAIN.byteLength + payload.byteLength)
+  bytes.set(DOMAIN)
+  bytes.set(payload, DOMAIN.byteLength)
+  return bytes
+}
+
+export async function signRecord (record: NodeRecord, key: PrivateKey): Promise<SignedRecord> {
+  const payload = encode(record)
+  const signature = await key.sign(signedBytes(payload))
+  return { payload, signature }
+}
+
+/**
+ * Decode and verify a signed record: the signature must be by the key of the
+ * peer id the record names, and the record must be well formed. Anything
+ * else throws BadFrameError.
+ */
+export async function openRecord (signed: unknown): Promise<NodeRecord> {
+  if (signed == null || typeof signed !== 'object') throw new BadFrameError('record envelope is not an object')
+  const { payload, signature } = signed as Partial<SignedRecord>
+  if (!(payload instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw new BadFrameError('record envelope lacks payload or signature')
+  const record = decode(payload)
+  if (!isNodeRecord(record)) throw new BadFrameError('record is malformed')
+  let publicKey
+  try {
+    publicKey = peerIdFromString(record.peerId).publicKey
+  } catch {
+    throw new BadFrameError('record names an invalid peer id')
+  }
+  if (publicKey === undefined) throw new BadFrameError('record peer id does not embed a public key')
+  if (!(await publicKey.verify(signedBytes(payload), signature))) throw new BadFrameError('record signature is invalid')
+  return record
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string'
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+export function isNodeRecord (r: unknown): r is NodeRecord {
+  if (r == null || typeof r !== 'object') return false
+  const x = r as Record<string, unknown>
+  const load = x.load as Record<string, unknown> | undefined
+  return isString(x.peerId) && isString(x.name) && isCount(x.seq) && isCount(x.expires) &&
+    Array.isArray(x.addrs) && x.addrs.every(isString) &&
+    Array.isArray(x.tasks) && x.tasks.every((t: any) => t != null && isString(t.name) && isString(t.args) && (t.description === undefined || isString(t.description))) &&
+    Array.isArray(x.objects) && x.objects.every((o: any) => o != null && isString(o.name) && Array.isArray(o.metadata) && o.metadata.every(isString)) &&
+    load != null && typeof load === 'object' && isCount(load.running) && isCount(load.queued) && isCount(load.workers)
+}
+
+/** A lower score is a better provider: outstanding work per worker. */
+export function loadScore (load: LoadInfo): number {
+  return (load.running + load.queued) / Math.max(1, load.workers)
+}

@@ -1,0 +1,252 @@
+import type { Stream } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { decode, encode } from '../codec.js'
+import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
+import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
+import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
+
+const log = logger('mesh:rpc')
+
+/** A call that arrived from the peer, as the dispatcher sees it. */
+export interface IncomingCall {
+  task: string
+  args: unknown[]
+  meta: CallMeta
+  /** Aborted when the caller cancels or the stream closes. */
+  signal: AbortSignal
+  /** Send a progress event to the caller. */
+  progress: (data: unknown) => void
+}
+
+export type CallHandler = (call: IncomingCall) => unknown
+
+export interface CallOptions {
+  signal?: AbortSignal
+  timeout?: number
+  onProgress?: (data: unknown) => void
+}
+
+interface PendingCall {
+  resolve: (value: unknown) => void
+  reject: (err: Error) => void
+  onProgress?: (data: unknown) => void
+  cleanup?: () => void
+}
+
+export interface RpcChannelInit {
+  maxFrameBytes: number
+  /** Serve requests that arrive on this stream; without it requests are refused. */
+  handler?: CallHandler
+  /** Called once, when the stream is gone for whatever reason. */
+  onClose?: () => void
+}
+
+/**
+ * One long-lived stream to one peer carrying many concurrent calls,
+ * multiplexed by request id. Stream-per-call costs 1.5–2.3 ms of protocol
+ * negotiation; a reused stream costs 0.2–0.4 ms. Frames written in the same
+ * tick leave in one write, since each send() is otherwise its own Yamux frame,
+ * Noise encryption and syscall.
+ */
+export class RpcChannel {
+  private readonly decoder: FrameDecoder
+  private readonly pending = new Map<number, PendingCall>()
+  private readonly serving = new Map<number, AbortController>()
+  private nextId = 1
+  private outbox: Uint8Array[] = []
+  private flushScheduled = false
+  private closed = false
+
+  constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
+    this.decoder = new FrameDecoder(init.maxFrameBytes)
+    // Frames are consumed as they arrive, so the stream never buffers more
+    // than one chunk; the decoder enforces the frame limit itself.
+    stream.maxReadBufferLength = init.maxFrameBytes + 1024
+    stream.addEventListener('message', (evt) => { this.onData(evt.data) })
+    stream.addEventListener('close', () => { this.onClosed() })
+    stream.addEventListener('drain', () => { this.flush() })
+  }
+
+  get isOpen (): boolean { return !this.closed }
+
+  /** Calls this side is waiting on. */
+  get inFlight (): number { return this.pending.size }
+
+  call (task: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new PeerGoneError('the connection to the peer is closed'))
+    if (options.signal?.aborted === true) return Promise.reject(new CancelledError('the call was cancelled'))
+    const id = this.nextId++
+    const meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
+    return new Promise((resolve, reject) => {
+      const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
+      let timer: NodeJS.Timeout | undefined
+      const abandon = (err: Error): void => {
+        if (!this.pending.has(id)) return
+        this.settle(id)?.reject(err)
+        this.send([Kind.Cancel, id])
+      }
+      const onAbort = (): void => { abandon(new CancelledError('the call was cancelled')) }
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => { abandon(new TimeoutError(`${task} did not finish within ${options.timeout} ms`)) }, options.timeout)
+      }
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      if (timer !== undefined || options.signal !== undefined) {
+        entry.cleanup = () => {
+          if (timer !== undefined) clearTimeout(timer)
+          options.signal?.removeEventListener('abort', onAbort)
+        }
+      }
+      this.pending.set(id, entry)
+      this.send([Kind.Request, id, task, args, meta])
+    })
+  }
+
+  /** Close gracefully: calls already sent may still be answered. */
+  async close (): Promise<void> {
+    await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
+  }
+
+  private settle (id: number): PendingCall | undefined {
+    const entry = this.pending.get(id)
+    if (entry === undefined) return undefined
+    this.pending.delete(id)
+    entry.cleanup?.()
+    return entry
+  }
+
+  private send (message: Message): void {
+    if (this.closed) return
+    let frame: Uint8Array
+    try {
+      frame = encodeFrame(encode(message))
+    } catch (err: any) {
+      // A value msgpack cannot encode (a function, a symbol): fail that call only.
+      if (message[0] === Kind.Result) {
+        this.send([Kind.Error, message[1], { code: 'TASK_FAILED', message: `result cannot be sent: ${err.message}` }])
+        return
+      }
+      if (message[0] === Kind.Request) {
+        this.settle(message[1])?.reject(new BadFrameError(`arguments cannot be sent: ${err.message}`))
+        return
+      }
+      throw err
+    }
+    if (frame.byteLength - 4 > this.init.maxFrameBytes) {
+      const tooBig = { code: 'FRAME_TOO_LARGE', message: `a ${frame.byteLength}-byte frame is over the ${this.init.maxFrameBytes}-byte limit` }
+      if (message[0] === Kind.Result) { this.send([Kind.Error, message[1], tooBig]); return }
+      if (message[0] === Kind.Request) { this.settle(message[1])?.reject(errorFromWire(tooBig)); return }
+    }
+    this.outbox.push(frame)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(() => { this.flushScheduled = false; this.flush() })
+    }
+  }
+
+  private flush (): void {
+    if (this.closed || this.outbox.length === 0 || this.stream.writableNeedsDrain) return
+    const data = concatFrames(this.outbox)
+    this.outbox = []
+    try {
+      this.stream.send(data)
+    } catch (err: any) {
+      log.error('send failed: %s', err.message)
+      this.stream.abort(err)
+    }
+  }
+
+  private onData (data: Parameters<FrameDecoder['push']>[0]): void {
+    let frames: Uint8Array[]
+    try {
+      frames = this.decoder.push(data)
+    } catch (err: any) {
+      this.protocolViolation(err)
+      return
+    }
+    for (const frame of frames) {
+      let message: unknown
+      try {
+        message = decode(frame)
+      } catch (err: any) {
+        this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
+        return
+      }
+      if (!isMessage(message)) {
+        this.protocolViolation(new BadFrameError('frame is not a mesh RPC message'))
+        return
+      }
+      this.onMessage(message)
+    }
+  }
+
+  /** A peer that breaks the protocol loses this stream, and only this stream. */
+  private protocolViolation (err: Error): void {
+    log('resetting stream: %s', err.message)
+    this.stream.abort(err)
+    this.onClosed()
+  }
+
+  private onMessage (m: Message): void {
+    switch (m[0]) {
+      case Kind.Request: this.serve(m[1], m[2], m[3], m[4] ?? {}); break
+      case Kind.Result: this.settle(m[1])?.resolve(m[2]); break
+      case Kind.Error: this.settle(m[1])?.reject(errorFromWire(m[2])); break
+      case Kind.Cancel: this.serving.get(m[1])?.abort(new CancelledError('the caller cancelled the call')); break
+      case Kind.Progress: this.pending.get(m[1])?.onProgress?.(m[2]); break
+    }
+  }
+
+  private serve (id: number, task: string, args: unknown[], meta: CallMeta): void {
+    const handler = this.init.handler
+    if (handler === undefined) {
+      this.send([Kind.Error, id, { code: 'UNKNOWN_TASK', message: 'this stream does not serve calls' }])
+      return
+    }
+    if (this.serving.has(id)) {
+      this.send([Kind.Error, id, { code: 'BAD_FRAME', message: `request id ${id} is already in flight` }])
+      return
+    }
+    const controller = new AbortController()
+    this.serving.set(id, controller)
+    const call: IncomingCall = {
+      task,
+      args,
+      meta,
+      signal: controller.signal,
+      progress: (data) => { if (this.serving.has(id)) this.send([Kind.Progress, id, data]) }
+    }
+    const reply = (message: Message): void => {
+      if (this.serving.get(id) !== controller) return
+      this.serving.delete(id)
+      // A cancelled call's outcome is not wanted; the caller already moved on.
+      if (!controller.signal.aborted) this.send(message)
+    }
+    let outcome: unknown
+    try {
+      outcome = handler(call)
+    } catch (err) {
+      reply([Kind.Error, id, errorToWire(err)])
+      return
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (value) => { reply([Kind.Result, id, value]) },
+        (err) => { reply([Kind.Error, id, errorToWire(err)]) }
+      )
+    } else {
+      reply([Kind.Result, id, outcome])
+    }
+  }
+
+  private onClosed (): void {
+    if (this.closed) return
+    this.closed = true
+    this.outbox = []
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new PeerGoneError('the connection to the peer closed before it answered'))
+    }
+    for (const controller of this.serving.values()) controller.abort(new PeerGoneError('the caller went away'))
+    this.serving.clear()
+    this.init.onClose?.()
+  }
+}

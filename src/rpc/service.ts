@@ -1,0 +1,107 @@
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { RPC_PROTOCOL } from '../constants.js'
+import { BusyError, PeerGoneError } from '../errors.js'
+import { RpcChannel, type CallOptions, type IncomingCall } from './channel.js'
+
+const log = logger('mesh:rpc')
+
+/** What the node does with a call that arrived from `peer`. */
+export type Dispatcher = (peer: PeerId, call: IncomingCall) => unknown
+
+export interface RpcServiceInit {
+  maxFrameBytes: number
+  maxInFlightPerPeer: number
+  dispatch: Dispatcher
+}
+
+/**
+ * Keeps one outbound RPC channel per peer for this node's calls, and serves
+ * the channels peers open to it. The in-flight limit is per peer, so one
+ * flooding peer is answered BUSY while others are still served.
+ */
+export class RpcService {
+  private readonly outbound = new Map<string, Promise<RpcChannel>>()
+  private readonly inbound = new Set<RpcChannel>()
+  private readonly inFlight = new Map<string, number>()
+
+  constructor (private readonly libp2p: Libp2p, private readonly init: RpcServiceInit) {}
+
+  async start (): Promise<void> {
+    await this.libp2p.handle(RPC_PROTOCOL, (stream, connection) => { this.accept(stream, connection) }, {
+      maxInboundStreams: 16,
+      maxOutboundStreams: 16
+    })
+  }
+
+  async stop (): Promise<void> {
+    await this.libp2p.unhandle(RPC_PROTOCOL).catch(() => {})
+    for (const channel of this.inbound) channel.stream.abort(new Error('node stopping'))
+    for (const pending of this.outbound.values()) {
+      pending.then((channel) => { channel.stream.abort(new Error('node stopping')) }, () => {})
+    }
+    this.outbound.clear()
+    this.inbound.clear()
+  }
+
+  /** Call `task` on `peer` over the shared channel, opening it if needed. */
+  async call (peer: PeerId, task: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    const channel = await this.channelTo(peer, options.signal)
+    return channel.call(task, args, options)
+  }
+
+  private async channelTo (peer: PeerId, signal?: AbortSignal): Promise<RpcChannel> {
+    const key = peer.toString()
+    let pending = this.outbound.get(key)
+    if (pending !== undefined) {
+      const channel = await pending
+      if (channel.isOpen) return channel
+      if (this.outbound.get(key) === pending) this.outbound.delete(key)
+      return this.channelTo(peer, signal)
+    }
+    pending = (async () => {
+      try {
+        const stream = await this.libp2p.dialProtocol(peer, RPC_PROTOCOL, { signal })
+        return new RpcChannel(stream, {
+          maxFrameBytes: this.init.maxFrameBytes,
+          handler: (call) => this.dispatch(peer, call),
+          onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) }
+        })
+      } catch (err: any) {
+        this.outbound.delete(key)
+        throw new PeerGoneError(`cannot open a call stream to ${key}: ${err.message}`)
+      }
+    })()
+    this.outbound.set(key, pending)
+    return pending
+  }
+
+  private accept (stream: Stream, connection: Connection): void {
+    const peer = connection.remotePeer
+    const channel: RpcChannel = new RpcChannel(stream, {
+      maxFrameBytes: this.init.maxFrameBytes,
+      handler: (call) => this.dispatch(peer, call),
+      onClose: () => { this.inbound.delete(channel) }
+    })
+    this.inbound.add(channel)
+    log('serving calls from %p', peer)
+  }
+
+  private dispatch (peer: PeerId, call: IncomingCall): unknown {
+    const key = peer.toString()
+    const count = this.inFlight.get(key) ?? 0
+    if (count >= this.init.maxInFlightPerPeer) {
+      throw new BusyError(`peer has ${count} calls in flight here, the limit is ${this.init.maxInFlightPerPeer}`)
+    }
+    const outcome = this.init.dispatch(peer, call)
+    if (!(outcome instanceof Promise)) return outcome
+    this.inFlight.set(key, count + 1)
+    const done = (): void => {
+      const n = (this.inFlight.get(key) ?? 1) - 1
+      if (n <= 0) this.inFlight.delete(key)
+      else this.inFlight.set(key, n)
+    }
+    outcome.then(done, done)
+    return outcome
+  }
+}

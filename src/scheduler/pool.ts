@@ -1,0 +1,45 @@
+import { cpus } from 'node:os'
+import { Piscina } from 'piscina'
+import type { WorkerJob } from './worker.js'
+
+/** Leave one core to the event loop so the node keeps answering while busy. */
+export function defaultWorkerCount (): number {
+  return Math.max(1, cpus().length - 1)
+}
+
+/** The worker threads that run CPU-heavy tasks. */
+export class WorkerPool {
+  private readonly piscina: Piscina
+  private active = 0
+
+  constructor (readonly workers: number, modules: string[]) {
+    this.piscina = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Infinity,
+      workerData: { modules }
+    })
+  }
+
+  /** Run a task on a worker. Aborting the signal terminates the worker running it. */
+  async run (task: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    this.active++
+    try {
+      const job: WorkerJob = { task, args }
+      return await this.piscina.run(job, signal === undefined ? undefined : { signal })
+    } finally {
+      this.active--
+    }
+  }
+
+  /** Jobs started or waiting, and how many of them wait for a thread. */
+  get load (): { running: number, queued: number } {
+    const queued = this.piscina.queueSize
+    return { running: Math.max(0, this.active - queued), queued }
+  }
+
+  async destroy (): Promise<void> {
+    await this.piscina.destroy()
+  }
+}

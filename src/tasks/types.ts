@@ -1,0 +1,61 @@
+/** The type of one task argument, checked before the task runs. */
+export type ParamType =
+  | 'number' // any finite number
+  | 'integer' // a safe integer number, or a bigint
+  | 'bigint' // a bigint (an integer number is converted)
+  | 'numeric' // a finite number or a bigint
+  | 'string'
+  | 'boolean'
+  | 'matrix' // a Matrix or an array of equal-length number rows
+  | 'bytes' // a Uint8Array
+  | 'any'
+
+export interface ParamSpec {
+  name: string
+  type: ParamType
+  optional?: boolean
+}
+
+/** A dense row-major matrix of doubles: the wire form of every matrix. */
+export interface Matrix {
+  rows: number
+  cols: number
+  data: Float64Array
+}
+
+/** Size limits the built-in tasks enforce; a node can raise or lower each. */
+export interface TaskLimits {
+  maxFactorialN: number
+  maxMatrixDim: number
+  maxMatrixElements: number
+}
+
+/**
+ * A task a node can serve. `run` is plain code; mesh checks the arguments
+ * against `params` (and `validate`) before it runs, on the provider.
+ */
+export interface TaskDefinition {
+  /** Filled in from the key when tasks come as a `{ name: definition }` map. */
+  name?: string
+  description?: string
+  /** One entry per argument. Without it, any arguments are accepted. */
+  params?: ParamSpec[]
+  /** Checks beyond the types, and normalisation; throw BadArgumentError or LimitExceededError. */
+  validate?: (args: unknown[], limits: TaskLimits) => unknown[]
+  /**
+   * Where it runs: 'pool' (the default for tasks loaded from a module) on a
+   * worker thread, so the node keeps answering; 'inline' on the event loop,
+   * for work too small to be worth a thread hop. A task given as an in-memory
+   * function (not from a module) can only run inline.
+   */
+  mode?: 'inline' | 'pool'
+  run: (...args: any[]) => unknown
+}
+
+/** A task definition as the node holds it: named, and with the module it came from. */
+export interface LoadedTask extends TaskDefinition {
+  name: string
+  /** URL of the module that exports it, so a worker thread can import it too. */
+  module?: string
+  mode: 'inline' | 'pool'
+}

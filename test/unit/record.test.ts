@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { decode, encode } from '../../src/codec.js'
+import { openRecord, signRecord, loadScore, type NodeRecord } from '../../src/registry/record.js'
+
+async function makeRecord (): Promise<{ record: NodeRecord, key: Awaited<ReturnType<typeof generateKeyPair>> }> {
+  const key = await generateKeyPair('Ed25519')
+  const record: NodeRecord = {
+    peerId: peerIdFromPrivateKey(key).toString(),
+    name: 'n',
+    seq: 1,
+    expires: Date.now() + 60_000,
+    addrs: ['/ip4/127.0.0.1/tcp/1'],
+    tasks: [{ name: 'add', args: 'x: numeric, y: numeric' }],
+    objects: [{ name: 'greeter', metadata: ['demo'] }],
+    load: { running: 1, queued: 2, workers: 1 }
+  }
+  return { record, key }
+}
+
+describe('registry records', function () {
+  it('verify when signed by the peer they name', async function () {
+    const { record, key } = await makeRecord()
+    const opened = await openRecord(decode(encode(await signRecord(record, key))))
+    assert.deepEqual(opened, record)
+  })
+
+  it('are refused when signed by another key (no advertising for someone else)', async function () {
+    const { record } = await makeRecord()
+    const other = await generateKeyPair('Ed25519')
+    await assert.rejects(openRecord(await signRecord(record, other)), (err: any) => err.code === 'BAD_FRAME')
+  })
+
+  it('are refused when tampered with after signing', async function () {
+    const { record, key } = await makeRecord()
+    const signed = await signRecord(record, key)
+    const forged = encode({ ...record, tasks: [{ name: 'evil', args: '' }] })
+    await assert.rejects(openRecord({ payload: forged, signature: signed.signature }), /signature/)
+  })
+
+  it('are refused when malformed', async function () {
+    const { record, key } = await makeRecord()
+    for (const bad of [null, 5, {}, { payload: new Uint8Array([1]), signature: new Uint8Array(64) }]) {
+      await assert.rejects(openRecord(bad), (err: any) => err.code === 'BAD_FRAME')
+    }
+    const broken = { ...record, load: { running: -1, queued: 0, workers: 1 } }
+    await assert.rejects(openRecord(await signRecord(broken as NodeRecord, key)), /malformed/)
+  })
+
+  it('rank by outstanding work per worker', function () {
+    assert.ok(loadScore({ running: 1, queued: 0, workers: 4 }) < loadScore({ running: 1, queued: 0, workers: 1 }))
+  })
+})
