@@ -11,6 +11,7 @@ import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTas
 import { loadScore, type NodeRecord, type TaskInfo } from '../registry/record.js'
 import { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
+export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
 import { WorkerPool, defaultWorkerCount } from '../scheduler/pool.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
@@ -46,6 +47,14 @@ export interface MeshNodeOptions {
   bootstrap?: string[]
   limits?: Partial<MeshLimits>
 }
+
+/**
+ * A handler for call names that are not tasks: the protocol calls of mesh's
+ * own services (work stealing, remote objects) ride the same RPC channel.
+ * Task names are letters, digits, _ and - only, so a name with any other
+ * character (`greeter.hello`, `@mesh/steal`) can never collide with a task.
+ */
+export type RouteHandler = (call: IncomingCall, from: string) => unknown
 
 export interface MeshCallOptions extends CallOptions {
   /**
@@ -94,6 +103,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private readonly outstanding = new Map<string, number>()
   /** Peers whose record has arrived, to tell a join from an update. */
   private readonly seen = new Set<string>()
+  private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -320,8 +330,16 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     await this.pool?.destroy()
   }
 
+  /** Serve call names that `match` with `handle` instead of the task table (see RouteHandler). */
+  addRoute (match: (name: string) => boolean, handle: RouteHandler): void {
+    this.routes.push({ match, handle })
+  }
+
   /** Run a call here: validate, then run inline or on the worker pool. */
   private async execute (call: IncomingCall, from: string): Promise<unknown> {
+    for (const route of this.routes) {
+      if (route.match(call.task)) return await route.handle(call, from)
+    }
     const task = this.tasks.get(call.task)
     if (task === undefined) {
       throw new UnknownTaskError(`this node does not serve "${call.task}"; it serves ${[...this.tasks.keys()].join(', ') || 'nothing'}`)
