@@ -14,6 +14,7 @@ import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
 import { WorkerPool, defaultWorkerCount } from '../scheduler/pool.js'
+import { StealService, type StealOptions } from '../scheduler/steal.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
@@ -46,6 +47,8 @@ export interface MeshNodeOptions {
   /** Multiaddrs (with /p2p/<id>) of peers to dial at start, for networks mDNS does not reach. */
   bootstrap?: string[]
   limits?: Partial<MeshLimits>
+  /** Work stealing of split jobs: chunk count, split threshold, throttle (docs/work-stealing.md). */
+  steal?: StealOptions
 }
 
 /**
@@ -104,6 +107,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Peers whose record has arrived, to tell a join from an update. */
   private readonly seen = new Set<string>()
   private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
+  /** Work stealing of split jobs; present when the node serves a splittable task on a worker pool. */
+  steal?: StealService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -148,6 +153,18 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     })
     const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits)
     late.node = node
+    if (pool !== undefined && [...tasks.values()].some(t => t.split !== undefined)) {
+      const steal = new StealService({
+        peerId: libp2p.peerId.toString(),
+        tasks,
+        pool,
+        registry,
+        limits,
+        call: async (peer, callName, args, callOptions) => rpc.call(peerIdFromString(peer), callName, args, callOptions)
+      }, options.steal)
+      node.steal = steal
+      node.addRoute(StealService.matches, (call, from) => steal.handle(call, from))
+    }
     await node.start(options.bootstrap ?? [])
     return node
   }
@@ -322,6 +339,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.steal?.stop()
     await this.rpc.stop()
     await this.registry.stop()
     // Abort connections first: a graceful close can wait 500 ms each.
@@ -349,7 +367,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.emit('task:start', task.name, from)
     try {
       let result: unknown
-      if (task.mode === 'inline' || this.pool === undefined) {
+      const split = this.steal?.tryRun(task, args, call)
+      if (split !== undefined) {
+        result = await split
+      } else if (task.mode === 'inline' || this.pool === undefined) {
         result = await task.run(...args)
       } else {
         this.registry.publish()
@@ -368,8 +389,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private localLoad (): NodeRecord['load'] {
-    const load = this.pool?.load ?? { running: 0, queued: 0 }
-    return { ...load, workers: this.workers }
+    const load: NodeRecord['load'] = { ...(this.pool?.load ?? { running: 0, queued: 0 }), workers: this.workers }
+    const stealable = this.steal?.stealable()
+    if (stealable !== undefined) load.stealable = stealable
+    return load
   }
 
   private localOffer (): { name: string, tasks: TaskInfo[], objects: [], load: NodeRecord['load'] } {
