@@ -32,6 +32,10 @@ export function buildProgram (): Command {
     .option('--max-factorial <n>', 'largest n this node computes factorial for', positiveInt('--max-factorial'))
     .option('--max-matrix <n>', 'largest matrix side this node multiplies', positiveInt('--max-matrix'))
     .option('--json', 'print the ready line as JSON', false)
+    .option('--throttle <fraction>', 'run split-job chunks at this fraction of full speed, 0 < f ≤ 1 (simulates a slow node)', Number)
+    .addOption(new Option('--split-chunks <n>', 'cut every split job into n chunks (testing)').argParser(positiveInt('--split-chunks')).hideHelp())
+    .addOption(new Option('--split-threshold <cost>', 'split calls from this cost up (testing)').argParser(positiveInt('--split-threshold')).hideHelp())
+    .addOption(new Option('--split-alone', 'split heavy calls even with no peer to share them (testing, benchmarks)').hideHelp())
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)
@@ -40,7 +44,8 @@ export function buildProgram (): Command {
   clientOptions(program.command('call')
     .description('call a task somewhere in the mesh and print its result')
     .argument('<task>', 'task name, e.g. add, factorial, matmul')
-    .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings'))
+    .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings')
+    .option('--stats', 'after the result, print per-peer chunks, steals and time of a split job (stderr, or in the --json envelope)', false))
     .action(async (task: string, args: string[], opts) => {
       const { callCommand } = await import('./commands/call.js')
       await callCommand(task, args, opts)

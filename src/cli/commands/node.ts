@@ -11,6 +11,10 @@ export interface NodeCommandOptions {
   maxFactorial?: number
   maxMatrix?: number
   json: boolean
+  throttle?: number
+  splitChunks?: number
+  splitThreshold?: number
+  splitAlone?: boolean
 }
 
 /** `mesh node`: run a node until SIGINT or SIGTERM. */
@@ -27,7 +31,8 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     keyFile: options.key,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
-    limits
+    limits,
+    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone }
   })
   const say = (line: string): void => { if (!options.json) process.stderr.write(line + '\n') }
   // Handlers go in before the ready line: a signal sent the moment a
