@@ -205,6 +205,8 @@ export class StealService {
   private stealing = false
   /** Grants received whose work call has not arrived yet. */
   private expecting = 0
+  /** Work calls that arrived before the reply to their steal (both race over two streams). */
+  private arrivedEarly = 0
   private retryTimer?: NodeJS.Timeout
   private running = true
   private readonly throttle: number
@@ -332,7 +334,9 @@ export class StealService {
     while (!signal.aborted && job.done < job.total) {
       const idx = job.deque.shift()
       if (idx === undefined) {
-        if (!(await this.reclaim(job))) await job.wait()
+        // Re-check after the (asynchronous) reclaim: a wake-up that came
+        // while it was in flight must not be lost.
+        if (!(await this.reclaim(job)) && job.deque.length === 0 && job.done < job.total) await job.wait()
         continue
       }
       this.host.registry.publish()
@@ -345,7 +349,8 @@ export class StealService {
         return
       }
       const ms = performance.now() - started
-      this.learn(job.task.name, job.chunks[idx].cost, ms)
+      // A throttled (slow) node's chunks take ms / throttle in effect: stealing from it pays more.
+      this.learn(job.task.name, job.chunks[idx].cost, ms / this.throttle)
       this.complete(job, idx, partial, this.host.peerId, ms)
       await sleep(ms * (1 / this.throttle - 1), signal)
     }
@@ -423,6 +428,7 @@ export class StealService {
       job.assignments.set(assignment.id, assignment)
       job.share(from, this.nameOf(from)).steals++
       this.host.registry.publish()
+      this.report(job, true)
       void this.sendWork(job, assignment, !have.has(job.id))
       log('job %s: %s stole %d chunks', job.id, from, take)
       return { granted: take, job: job.id }
@@ -499,6 +505,7 @@ export class StealService {
     const w = call.args[0] as WorkRequest
     if (w == null || typeof w.job !== 'string' || typeof w.task !== 'string' || !Array.isArray(w.chunks)) throw new BadArgumentError('malformed work request')
     if (this.expecting > 0) this.expecting--
+    else this.arrivedEarly++
     const task = this.host.tasks.get(w.task)
     if (task?.split === undefined) throw new UnknownTaskError(`this node does not serve the splittable task "${w.task}"`)
     let shared: unknown
@@ -513,6 +520,7 @@ export class StealService {
       if (cached !== undefined) cached.used = Date.now()
     }
     const key = `${from}/${w.job}/${w.work}`
+    log('job %s: running %d chunks for %s', w.job, w.chunks.length, from)
     const entry = { queue: w.chunks.slice() }
     this.borrowed.set(key, entry)
     let done = 0
@@ -529,6 +537,7 @@ export class StealService {
         }
       })
       await Promise.all(runners)
+      log('job %s: ran %d chunks for %s', w.job, done, from)
       return { done }
     } finally {
       this.borrowed.delete(key)
@@ -576,6 +585,7 @@ export class StealService {
     this.host.call(victim, STEAL_ROUTES.steal, [{ tasks: mine, have: [...this.cache.keys()], slots: free } satisfies StealRequest], { timeout: 5000 })
       .then((reply: any) => {
         if (typeof reply?.granted === 'number' && reply.granted > 0) {
+          if (this.arrivedEarly > 0) { this.arrivedEarly--; return }
           this.expecting++
           // Should the work call never come (the owner died), stop waiting for it.
           setTimeout(() => { if (this.expecting > 0) { this.expecting--; this.maybeSteal() } }, 5000).unref()
