@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { fileURLToPath } from 'node:url'
 import { createMeshNode, MeshError, type MeshNode, type Matrix } from '../../src/index.js'
 import type { JobProgress } from '../../src/scheduler/steal.js'
 import { factorial as factorialKernel } from '../../src/tasks/kernels/factorial.js'
@@ -110,5 +111,25 @@ describe('work stealing between real nodes', function () {
     const job = nodes[0].callWith('factorial', [400000], { timeout: 300 })
     await assert.rejects(job, (err: any) => err instanceof MeshError && err.code === 'TIMEOUT')
     await until('every node to drop the job', () => nodes.every(n => n.steal!.activity.owned === 0 && n.steal!.activity.borrowed === 0))
+  })
+})
+
+describe('a user task module that is splittable (examples/splittable-tasks.js)', function () {
+  const example = fileURLToPath(new URL('../../../examples/splittable-tasks.js', import.meta.url))
+  let nodes: MeshNode[]
+  before(async function () {
+    const first = await createMeshNode({ name: 'u0', serve: example, mdns: false, workers: 1, steal: { ...STEAL, throttle: 0.2 } })
+    const second = await createMeshNode({ name: 'u1', serve: example, mdns: false, workers: 1, bootstrap: first.addresses, steal: STEAL })
+    nodes = [first, second]
+    await Promise.all(nodes.map(n => n.waitForPeers(1, 10_000)))
+  })
+  after(async function () { await Promise.all(nodes.map(n => n.stop())) })
+
+  it('splits, steals and merges a user task: primes below 2,000,000 is 148,933', async function () {
+    let last: JobProgress | undefined
+    const count = await nodes[0].callWith('primesBelow', [2_000_000], { onProgress: (p) => { last = p as JobProgress } })
+    assert.equal(count, 148933)
+    assert.equal(last?.total, 16)
+    assert.equal(await nodes[0].call('primesBelow', 100), 25)
   })
 })
