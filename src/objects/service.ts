@@ -99,6 +99,7 @@ const noop = (): void => {}
  */
 export class ObjectService {
   private readonly exposed = new Map<string, Exposed>()
+  /** Kept until the peer disconnects, so ids are never reused while it is connected. */
   private readonly exports = new Map<string, PeerExports>()
   private readonly epochs = new Map<string, number>()
   private readonly peerIds = new Map<string, PeerId>()
@@ -170,8 +171,12 @@ export class ObjectService {
     let sessions = 0
     for (const e of this.exposed.values()) sessions += e.sessions.size
     let exported = 0
-    for (const t of this.exports.values()) exported += t.byId.size
-    return { exposed: this.exposed.size, sessions, exported, exportPeers: this.exports.size }
+    let exportPeers = 0
+    for (const t of this.exports.values()) {
+      exported += t.byId.size
+      if (t.byId.size > 0) exportPeers++
+    }
+    return { exposed: this.exposed.size, sessions, exported, exportPeers }
   }
 
   private published (): void {
@@ -266,7 +271,6 @@ export class ObjectService {
           table!.byTarget.delete(entry.target)
           released++
         }
-        if (table !== undefined && table.byId.size === 0) this.exports.delete(from)
         return released
       }
       case DESCRIBE_CALL: {
