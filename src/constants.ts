@@ -47,3 +47,14 @@ export const MDNS_INTERVAL_MS = 1_000
 
 /** Default listen address: loopback, a random port. */
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
+
+/**
+ * Remote objects. Handles and callbacks one peer may hold at this node at
+ * once: each pins an object in memory until it is released, so a peer that
+ * never releases is refused (LIMIT_EXCEEDED) instead of growing the heap.
+ */
+export const MAX_REFS_PER_PEER = 10_000
+/** How deep arguments and results are searched for functions and handles (a cycle stops here). */
+export const MAX_REF_DEPTH = 32
+/** MessagePack extension type carrying a handle or callback reference on the wire. */
+export const REF_EXTENSION_TYPE = 0x4d
