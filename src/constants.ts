@@ -100,3 +100,13 @@ export const STEAL_PROGRESS_MS = 100
 /** A thief keeps the shared data (matmul's B) of at most this many jobs, and forgets a job's data after STEAL_SHARED_TTL_MS unused. */
 export const STEAL_MAX_CACHED_JOBS = 4
 export const STEAL_SHARED_TTL_MS = 60_000
+/**
+ * Remote objects. Handles and callbacks one peer may hold at this node at
+ * once: each pins an object in memory until it is released, so a peer that
+ * never releases is refused (LIMIT_EXCEEDED) instead of growing the heap.
+ */
+export const MAX_REFS_PER_PEER = 10_000
+/** How deep arguments and results are searched for functions and handles (a cycle stops here). */
+export const MAX_REF_DEPTH = 32
+/** MessagePack extension type carrying a handle or callback reference on the wire. */
+export const REF_EXTENSION_TYPE = 0x4d

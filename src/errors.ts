@@ -69,6 +69,12 @@ export const CancelledError = defineError('CancelledError', 'CANCELLED')
 export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
 /** Bad configuration given to the node or the CLI. */
 export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
+/** No object of that name is exposed (at the peer asked, or anywhere in the mesh). */
+export const UnknownObjectError = defineError('UnknownObjectError', 'UNKNOWN_OBJECT')
+/** The object has no exposed method of that name (private, internal or missing). */
+export const UnknownMethodError = defineError('UnknownMethodError', 'UNKNOWN_METHOD')
+/** The remote handle or callback was released (explicitly or by garbage collection). */
+export const HandleReleasedError = defineError('HandleReleasedError', 'HANDLE_RELEASED')
 
 const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
   ['NO_PROVIDER', NoProviderError],
@@ -83,7 +89,10 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['TASK_FAILED', TaskFailedError],
   ['CANCELLED', CancelledError],
   ['NOT_RUNNING', NotRunningError],
-  ['BAD_CONFIG', ConfigError]
+  ['BAD_CONFIG', ConfigError],
+  ['UNKNOWN_OBJECT', UnknownObjectError],
+  ['UNKNOWN_METHOD', UnknownMethodError],
+  ['HANDLE_RELEASED', HandleReleasedError]
 ])
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */
