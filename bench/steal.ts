@@ -77,7 +77,7 @@ async function best (client: MeshNode, task: string, args: unknown[], times = re
 
 function shares (p?: JobProgress): string {
   if (p === undefined) return 'ran whole (not split)'
-  return `${p.total} chunks: ` + p.peers.map(s => `${s.name === 'self' ? 'owner' : s.name.replace(/^.*-/, 'pid')} ${s.chunks} (${s.steals} steals, ${s.returned} returned)`).join(', ')
+  return `${p.total} chunks: ` + p.peers.map(s => `${s.name === 'self' ? 'owner' : s.name.replace(/^.*-/, 'pid')} ${s.chunks} (${s.steals} steals, ${s.returned} lost, ${s.reclaimed} reclaimed)`).join(', ')
 }
 
 async function kernel (): Promise<void> {

@@ -75,8 +75,9 @@ export const STEAL_MAX_CHUNKS = 64
 
 /**
  * Dask's rule: a steal must pay. The transfer is estimated at this many
- * bytes per ms (loopback TCP + Noise + msgpack measured 150–400 MB/s here;
- * the estimate is conservative for a LAN) plus a fixed round-trip cost.
+ * bytes per ms until the owner has measured it on a steal (each batch's
+ * first partial: round trip minus compute), plus a fixed round-trip cost.
+ * 100 MB/s is a LAN-ish first guess; RPC on a loaded loopback measured less.
  */
 export const STEAL_ASSUMED_BYTES_PER_MS = 100_000
 export const STEAL_ROUND_TRIP_MS = 2

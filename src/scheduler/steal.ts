@@ -45,8 +45,10 @@ export interface PeerShare {
   steals: number
   /** Compute time of its chunks, ms (as the peer measured it). */
   ms: number
-  /** Chunks taken back from it (it died, stalled, or the owner reclaimed unstarted ones). */
+  /** Chunks taken back because it died, stalled or failed: they were done elsewhere. */
   returned: number
+  /** Unstarted chunks the owner took back from it to run itself (it was slower or had more left). */
+  reclaimed: number
 }
 
 /** The data of a progress event of a split job. */
@@ -73,8 +75,11 @@ export interface StealHost {
 interface Assignment {
   id: number
   peer: string
-  /** Chunks given to the peer and not yet returned. */
+  /** Chunks given to the peer and not yet returned, in the order it runs them. */
   pending: Set<number>
+  /** When the work was sent, and the cost the peer has returned since: its effective speed. */
+  sent: number
+  doneCost: number
 }
 
 interface StealRequest { tasks: string[], have: string[], slots: number }
@@ -121,7 +126,7 @@ class Job {
   share (peer: string, name: string): PeerShare {
     let s = this.shares.get(peer)
     if (s === undefined) {
-      s = { peer, name, chunks: 0, steals: 0, ms: 0, returned: 0 }
+      s = { peer, name, chunks: 0, steals: 0, ms: 0, returned: 0, reclaimed: 0 }
       this.shares.set(peer, s)
     }
     return s
@@ -201,6 +206,8 @@ export class StealService {
   /** ms per work unit of each task, measured on this node's chunks (Dask's rule needs it). */
   private readonly msPerCost = new Map<string, number>()
   private readonly refused = new Map<string, number>()
+  /** Transfer speed to thieves, measured on each batch's first partial (starts from a conservative guess). */
+  private bytesPerMs = STEAL_ASSUMED_BYTES_PER_MS
   private nextWork = 1
   private stealing = false
   /** Grants received whose work call has not arrived yet. */
@@ -393,7 +400,7 @@ export class StealService {
       cost += job.chunks[i].cost
       bytes += byteSize(job.chunks[i].data)
     }
-    return cost * rate > bytes / STEAL_ASSUMED_BYTES_PER_MS + STEAL_ROUND_TRIP_MS
+    return cost * rate > bytes / this.bytesPerMs + STEAL_ROUND_TRIP_MS
   }
 
   private report (job: Job, force: boolean, final = false): void {
@@ -424,7 +431,7 @@ export class StealService {
       const idxs = job.deque.slice(job.deque.length - take)
       if (!this.pays(job, idxs, have.has(job.id))) continue
       job.deque.splice(job.deque.length - take)
-      const assignment: Assignment = { id: this.nextWork++, peer: from, pending: new Set(idxs) }
+      const assignment: Assignment = { id: this.nextWork++, peer: from, pending: new Set(idxs), sent: performance.now(), doneCost: 0 }
       job.assignments.set(assignment.id, assignment)
       job.share(from, this.nameOf(from)).steals++
       this.host.registry.publish()
@@ -447,6 +454,7 @@ export class StealService {
       chunks: [...a.pending].map(i => [i, job.chunks[i].data])
     }
     if (withShared && job.shared !== undefined) request.shared = job.shared
+    let first = true
     try {
       await this.host.call(a.peer, STEAL_ROUTES.work, [request], {
         signal: job.controller.signal,
@@ -454,7 +462,16 @@ export class StealService {
         onProgress: (data) => {
           const d = data as ChunkDone
           if (d == null || typeof d.idx !== 'number' || !a.pending.delete(d.idx)) return
-          this.complete(job, d.idx, d.partial, a.peer, typeof d.ms === 'number' ? d.ms : 0)
+          const computeMs = typeof d.ms === 'number' ? d.ms : 0
+          if (first) {
+            // Measure the transfer: the first partial's round trip minus its compute time.
+            first = false
+            const moved = byteSize(request) + byteSize(d.partial)
+            const transferMs = performance.now() - a.sent - computeMs
+            if (transferMs > 0) this.bytesPerMs = 0.5 * this.bytesPerMs + 0.5 * (moved / transferMs)
+          }
+          a.doneCost += job.chunks[d.idx].cost
+          this.complete(job, d.idx, d.partial, a.peer, computeMs)
         }
       })
     } catch (err: any) {
@@ -471,18 +488,42 @@ export class StealService {
     }
   }
 
-  /** The owner is idle: take back half of the chunks a thief holds and has not started. */
+  /**
+   * The owner is idle: take back unstarted chunks from the thief with the
+   * most work left, as many as makes both finish together given their
+   * measured speeds (half when they are equal; none when the owner is the
+   * slower and would finish them later than the thief).
+   */
   private async reclaim (job: Job): Promise<boolean> {
     if (job.reclaiming) return false
+    const ownRate = this.msPerCost.get(job.task.name)
+    if (ownRate === undefined) return false
     let best: Assignment | undefined
-    let bestUnstarted = 0
+    let bestMax = 0
+    let bestLeftMs = 0
     for (const a of job.assignments.values()) {
       const workers = this.host.registry.get(a.peer)?.load.workers ?? 1
-      const unstarted = a.pending.size - workers
-      if (unstarted > bestUnstarted) { best = a; bestUnstarted = unstarted }
+      const order = [...a.pending]
+      const unstarted = order.length - workers
+      if (unstarted <= 0) continue
+      const elapsed = performance.now() - a.sent
+      // The thief's effective ms per cost unit (transfer and any slowness included); the owner's until it has returned something.
+      const thiefRate = a.doneCost > 0 ? elapsed / a.doneCost * workers : ownRate
+      const left = order.reduce((n, i) => n + job.chunks[i].cost, 0)
+      // Take from the back of its queue while the owner would finish that part no later than the thief finishes the rest.
+      let taken = 0
+      let takenCost = 0
+      for (let k = order.length - 1; k >= workers; k--) {
+        const cost = job.chunks[order[k]].cost
+        if ((takenCost + cost) * ownRate / this.host.pool.workers > (left - takenCost - cost) * thiefRate / workers) break
+        taken++
+        takenCost += cost
+      }
+      const leftMs = left * thiefRate / workers
+      if (taken > 0 && leftMs > bestLeftMs) { best = a; bestMax = taken; bestLeftMs = leftMs }
     }
     if (best === undefined) return false
-    const max = Math.ceil(bestUnstarted / 2)
+    const max = bestMax
     job.reclaiming = true
     try {
       const back = await this.host.call(best.peer, STEAL_ROUTES.reclaim, [{ job: job.id, work: best.id, max }], { timeout: 5000, signal: job.controller.signal }) as number[]
@@ -490,7 +531,7 @@ export class StealService {
       for (const idx of Array.isArray(back) ? back : []) {
         if (best.pending.delete(idx)) { job.deque.push(idx); got++ }
       }
-      if (got > 0) job.share(best.peer, this.nameOf(best.peer)).returned += got
+      if (got > 0) job.share(best.peer, this.nameOf(best.peer)).reclaimed += got
       return got > 0
     } catch {
       return false
