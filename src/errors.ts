@@ -69,6 +69,10 @@ export const CancelledError = defineError('CancelledError', 'CANCELLED')
 export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
 /** Bad configuration given to the node or the CLI. */
 export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
+/** This node's allow-list does not include the calling peer. */
+export const ForbiddenError = defineError('ForbiddenError', 'FORBIDDEN')
+/** The calling peer is over this node's per-peer call rate; try again shortly. */
+export const RateLimitedError = defineError('RateLimitedError', 'RATE_LIMITED', true)
 
 const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
   ['NO_PROVIDER', NoProviderError],
@@ -83,7 +87,9 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['TASK_FAILED', TaskFailedError],
   ['CANCELLED', CancelledError],
   ['NOT_RUNNING', NotRunningError],
-  ['BAD_CONFIG', ConfigError]
+  ['BAD_CONFIG', ConfigError],
+  ['FORBIDDEN', ForbiddenError],
+  ['RATE_LIMITED', RateLimitedError]
 ])
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */

@@ -1,9 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { decode, encode } from '../codec.js'
+import { encode } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
 import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
+import { decodeRpcFrame, refusedRequestId, type ArgumentLimits } from '../security/wire.js'
 
 const log = logger('mesh:rpc')
 
@@ -39,6 +40,8 @@ export interface RpcChannelInit {
   handler?: CallHandler
   /** Called once, when the stream is gone for whatever reason. */
   onClose?: () => void
+  /** Limits on the requests the peer sends, checked before they are decoded (see src/security/wire.ts). */
+  argLimits?: ArgumentLimits
 }
 
 /**
@@ -166,8 +169,10 @@ export class RpcChannel {
     for (const frame of frames) {
       let message: unknown
       try {
-        message = decode(frame)
+        message = decodeRpcFrame(frame, this.init.argLimits)
       } catch (err: any) {
+        const refused = refusedRequestId(err, frame)
+        if (refused !== undefined) { this.send([Kind.Error, refused, errorToWire(err)]); continue }
         this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
         return
       }
@@ -175,7 +180,12 @@ export class RpcChannel {
         this.protocolViolation(new BadFrameError('frame is not a mesh RPC message'))
         return
       }
-      this.onMessage(message)
+      try {
+        this.onMessage(message)
+      } catch (err: any) {
+        // An exception escaping a stream listener would be uncaught and end the process.
+        log.error('handling a %d frame failed: %s', message[0], err.message)
+      }
     }
   }
 

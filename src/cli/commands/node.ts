@@ -10,6 +10,10 @@ export interface NodeCommandOptions {
   bootstrap?: string[]
   maxFactorial?: number
   maxMatrix?: number
+  psk?: string
+  allow?: string[]
+  allowFile?: string
+  rateLimit?: number
   json: boolean
 }
 
@@ -19,6 +23,8 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   const limits: Partial<MeshLimits> = {}
   if (options.maxFactorial !== undefined) limits.maxFactorialN = options.maxFactorial
   if (options.maxMatrix !== undefined) limits.maxMatrixDim = options.maxMatrix
+  if (options.rateLimit !== undefined) { limits.rateLimitPerSecond = options.rateLimit; limits.rateLimitBurst = options.rateLimit }
+  const { pskFile, allowList } = await import('../security-options.js')
   const node = await createMeshNode({
     serve: options.serve,
     name: options.name,
@@ -27,7 +33,9 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     keyFile: options.key,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
-    limits
+    limits,
+    psk: pskFile(options.psk),
+    allow: await allowList(options.allow, options.allowFile)
   })
   const say = (line: string): void => { if (!options.json) process.stderr.write(line + '\n') }
   // Handlers go in before the ready line: a signal sent the moment a
