@@ -130,6 +130,10 @@ export function peekRequestId (frame: Uint8Array): number | undefined {
   if (token === 0xcc && frame.byteLength >= 4) return frame[3]
   if (token === 0xcd && frame.byteLength >= 5) return view.getUint16(3)
   if (token === 0xce && frame.byteLength >= 7) return view.getUint32(3)
+  if (token === 0xcb && frame.byteLength >= 11) {
+    const id = view.getFloat64(3)
+    return Number.isSafeInteger(id) && id >= 0 ? id : undefined
+  }
   if (token === 0xcf && frame.byteLength >= 11) {
     const id = view.getBigUint64(3)
     return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : undefined
