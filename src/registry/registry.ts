@@ -167,6 +167,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
     // Records are verified one at a time, in order, so a slow verify cannot
     // let an older record overtake a newer one.
     let chain = Promise.resolve()
+    // A peer that stops writing will push nothing more: free the stream slot.
+    stream.addEventListener('remoteCloseWrite', () => { void chain.then(async () => { await stream.close() }).catch(() => {}) })
     stream.addEventListener('message', (evt) => {
       let frames: Uint8Array[]
       try {

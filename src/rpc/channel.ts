@@ -59,6 +59,7 @@ export class RpcChannel {
   private outbox: Uint8Array[] = []
   private flushScheduled = false
   private closed = false
+  private remoteEnded = false
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
     this.decoder = new FrameDecoder(init.maxFrameBytes)
@@ -68,6 +69,7 @@ export class RpcChannel {
     stream.addEventListener('message', (evt) => { this.onData(evt.data) })
     stream.addEventListener('close', () => { this.onClosed() })
     stream.addEventListener('drain', () => { this.flush() })
+    stream.addEventListener('remoteCloseWrite', () => { this.onRemoteEnded() })
   }
 
   get isOpen (): boolean { return !this.closed }
@@ -230,6 +232,7 @@ export class RpcChannel {
       this.serving.delete(id)
       // A cancelled call's outcome is not wanted; the caller already moved on.
       if (!controller.signal.aborted) this.send(message)
+      if (this.remoteEnded) this.closeWhenIdle()
     }
     let outcome: unknown
     try {
@@ -246,6 +249,25 @@ export class RpcChannel {
     } else {
       reply([Kind.Result, id, outcome])
     }
+  }
+
+  /**
+   * The peer closed its side for writing: it can send no more requests and no
+   * answers to ours. Fail our calls now, answer its calls still running, then
+   * close, so a half-closed stream never lingers holding a stream slot.
+   */
+  private onRemoteEnded (): void {
+    this.remoteEnded = true
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new PeerGoneError('the peer closed the call stream before it answered'))
+    }
+    this.closeWhenIdle()
+  }
+
+  private closeWhenIdle (): void {
+    if (this.closed || this.serving.size > 0) return
+    // After the flush already queued for the last answers.
+    queueMicrotask(() => { void this.close() })
   }
 
   private onClosed (): void {

@@ -7,13 +7,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { encode } from '../../src/codec.js'
+import { decode, encode } from '../../src/codec.js'
 import { REGISTRY_PROTOCOL, RPC_PROTOCOL } from '../../src/constants.js'
 import { createMeshNode, generatePsk, MeshError, type MeshNode, type NodeRecord } from '../../src/index.js'
 import { loadOrCreateKey } from '../../src/node/identity.js'
 import { createTransport } from '../../src/node/libp2p.js'
 import { signRecord } from '../../src/registry/record.js'
-import { encodeFrame } from '../../src/rpc/framing.js'
+import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js'
 import { inPrivateNetwork } from '../helpers.js'
 
 async function rejectsWithCode (promise: Promise<unknown>, code: string): Promise<MeshError> {
@@ -259,6 +259,60 @@ describe('signed registry records: forgeries and replays are ignored (over a rea
     for (const task of ['forged-name', 'forged-key', 'relayed', 'replayed-older', 'expired']) assert.deepEqual(victim.providers(task), [], task)
     assert.deepEqual(victim.providers('legit-2'), [attackerId])
     stream.abort(new Error('done'))
+  })
+})
+
+describe('frames that would hurt the decoder (regressions found by review of msgpackr)', function () {
+  let node: MeshNode
+  let attacker: Libp2p
+
+  before(async function () {
+    node = await createMeshNode({ name: 'decoder-target', serve: 'add', mdns: false })
+    attacker = await rawPeer()
+  })
+
+  after(async function () {
+    await Promise.all([node.stop(), attacker.stop()])
+  })
+
+  async function resetBy (payload: Uint8Array): Promise<void> {
+    const stream = await attacker.dialProtocol(multiaddr(node.addresses[0]), RPC_PROTOCOL)
+    const closed = new Promise<void>((resolve) => { stream.addEventListener('close', () => { resolve() }) })
+    stream.send(encodeFrame(payload))
+    await closed
+  }
+
+  it('refuses a call whose arguments would decode to millions of objects, before decoding (4 MB of wire was 255 MB of heap)', async function () {
+    const n = 1_100_000
+    // [1, 9, 'add', [<array32 of n empty maps>, 1], nil]
+    const head = new Uint8Array([0x95, 0x01, 0x09, 0xa3, 0x61, 0x64, 0x64, 0x92, 0xdd, 0, 0, 0, 0])
+    new DataView(head.buffer).setUint32(9, n)
+    const payload = new Uint8Array(head.length + n + 2).fill(0x80, head.length)
+    payload.set(head)
+    payload.set([0x01, 0xc0], head.length + n)
+    const stream = await attacker.dialProtocol(multiaddr(node.addresses[0]), RPC_PROTOCOL)
+    const decoder = new FrameDecoder(1 << 20)
+    const reply = new Promise<unknown>((resolve) => {
+      stream.addEventListener('message', (evt) => { for (const f of decoder.push(evt.data)) resolve(decode(f)) })
+    })
+    stream.send(encodeFrame(payload))
+    const answer = await reply as [number, number, { code: string }]
+    assert.equal(answer[0], 3)
+    assert.equal(answer[1], 9)
+    assert.equal(answer[2].code, 'LIMIT_EXCEEDED')
+    assert.equal(stream.status, 'open')
+    stream.abort(new Error('done'))
+  })
+
+  it('refuses msgpackr record definitions (compiled with new Function) and deep nesting, and keeps serving', async function () {
+    await resetBy(new Uint8Array([0x95, 0x01, 0x01, 0xa3, 0x61, 0x64, 0x64, 0x91, 0xd4, 0x72, 0x0a, 0x91, 0xa1, 0x78, 0x05, 0xc0]))
+    await resetBy(new Uint8Array(200_000).fill(0x91))
+    const caller = await createMeshNode({ name: 'decoder-caller', mdns: false, bootstrap: node.addresses })
+    try {
+      assert.equal(await caller.call('add', 1, 2), 3)
+    } finally {
+      await caller.stop()
+    }
   })
 })
 
