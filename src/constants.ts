@@ -115,3 +115,13 @@ export const PSK_MDNS_TAG_PREFIX = '_mesh-'
 
 /** Environment variable naming the pre-shared key file for `mesh node/call/ls/peers`. */
 export const PSK_FILE_ENV = 'MESH_PSK_FILE'
+/**
+ * Remote objects. Handles and callbacks one peer may hold at this node at
+ * once: each pins an object in memory until it is released, so a peer that
+ * never releases is refused (LIMIT_EXCEEDED) instead of growing the heap.
+ */
+export const MAX_REFS_PER_PEER = 10_000
+/** How deep arguments and results are searched for functions and handles (a cycle stops here). */
+export const MAX_REF_DEPTH = 32
+/** MessagePack extension type carrying a handle or callback reference on the wire. */
+export const REF_EXTENSION_TYPE = 0x4d

@@ -24,6 +24,7 @@ export function buildProgram (): Command {
   program.command('node')
     .description('run a node that joins the mesh and serves tasks, until SIGINT/SIGTERM')
     .option('--serve <tasks>', 'tasks to serve: built-ins (add,factorial,matmul) and/or module paths (./my-tasks.js), comma-separated')
+    .option('--expose <modules>', 'objects to expose: module paths (./examples/greeting/greeter.js), comma-separated; see docs/objects.md')
     .option('--name <name>', 'a human name shown in mesh ls and mesh peers')
     .option('--listen <multiaddr...>', 'addresses to listen on', ['/ip4/127.0.0.1/tcp/0'])
     .option('--workers <n>', 'worker threads for CPU-heavy tasks (default: cores - 1)', positiveInt('--workers'))

@@ -8,8 +8,10 @@ import {
   DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS,
   DEFAULT_MAX_ARG_BYTES, DEFAULT_MAX_BIGINT_BITS, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_SECOND
 } from '../constants.js'
-import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError } from '../errors.js'
-import { loadScore, type NodeRecord, type TaskInfo } from '../registry/record.js'
+import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError, UnknownObjectError } from '../errors.js'
+import { ObjectService, isObjectCallName, isObjectRoute } from '../objects/service.js'
+import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
+import { loadScore, type NodeRecord, type ObjectInfo, type TaskInfo } from '../registry/record.js'
 import { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
@@ -100,6 +102,8 @@ export interface MeshNodeEvents {
   /** This node began or finished running a call for a peer (or itself). */
   'task:start': [task: string, from: string]
   'task:done': [task: string, from: string, error?: Error]
+  /** A one-way method of an exposed object (or a handle) failed; its caller was not waiting. */
+  'object:error': [object: string, method: string, from: string, error: Error]
 }
 
 export const DEFAULT_LIMITS: MeshLimits = {
@@ -127,6 +131,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Peers whose record has arrived, to tell a join from an update. */
   private readonly seen = new Set<string>()
   private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
+  /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
+  private readonly objects: ObjectService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -140,6 +146,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     super()
     this.name = name
     this.limits = limits
+    this.objects = new ObjectService({
+      libp2p,
+      registry,
+      call: async (peer, task, args, options) => rpc.call(peer, task, args, options),
+      running: () => this.running,
+      onError: (object, method, from, error) => { this.emit('object:error', object, method, from, error) }
+    })
   }
 
   static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {
@@ -184,6 +197,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async start (bootstrap: string[]): Promise<void> {
+    this.addRoute(isObjectRoute, (call, from) => this.objects.handle(call, from))
+    this.objects.start()
     await this.rpc.start()
     await this.registry.start()
     this.registry.on('change', (peer, record) => {
@@ -251,8 +266,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  /** Peers (and this node) serving `task`, least loaded first. */
+  /** Peers (and this node) serving `task` (or, for `object.method`, exposing the object), least loaded first. */
   providers (task: string): string[] {
+    if (isObjectCallName(task)) return this.objects.providers(task.slice(0, task.indexOf('.')))
     const candidates: Array<{ peer: string, score: number }> = []
     if (this.tasks.has(task)) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
     for (const record of this.registry.peers()) {
@@ -283,6 +299,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         clearTimeout(unknownTimer)
         unknownTimer = setTimeout(() => {
           const known = [...new Set(this.registry.peers().flatMap(r => r.tasks.map(t => t.name)))].sort()
+          if (isObjectCallName(task)) {
+            const objects = [...new Set(this.objects.find().map(o => o.name))].sort()
+            finish(new UnknownObjectError(`no node in the mesh exposes "${task.slice(0, task.indexOf('.'))}"; objects exposed: ${objects.join(', ') || 'none'}`))
+            return
+          }
           finish(new UnknownTaskError(`no node in the mesh serves "${task}"; tasks served: ${known.join(', ') || 'none'}`))
         }, options.unknownAfter)
       }
@@ -353,12 +374,48 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.objects.stop()
     await this.rpc.stop()
     await this.registry.stop()
     // Abort connections first: a graceful close can wait 500 ms each.
     for (const connection of this.libp2p.getConnections()) connection.abort(new Error('node stopping'))
     await this.libp2p.stop()
     await this.pool?.destroy()
+  }
+
+  /**
+   * Expose `target` to the mesh under `name`: an object (instance mode
+   * `single`), or a class or factory `() => object` (`session`, `percall`).
+   * Only its public methods are callable (see docs/objects.md). The registry
+   * advertises it with `metadata` at once.
+   */
+  expose (name: string, target: object | (() => object), options: ExposeOptions = {}): void {
+    this.objects.expose(name, target, options)
+  }
+
+  /** Stop exposing `name`; its sessions are dropped. False if it was not exposed. */
+  unexpose (name: string): boolean {
+    return this.objects.unexpose(name)
+  }
+
+  /** A typed proxy to the object `name`, wherever in the mesh it is exposed: `await (await node.lookup<Greeter>('greeter')).welcomeMessage('John')`. */
+  async lookup<T = Record<string, (...args: any[]) => any>> (name: string, options: LookupOptions = {}): Promise<Remote<T>> {
+    return this.objects.lookup<T>(name, options)
+  }
+
+  /** Proxies to every object tagged with all of `tags`; waits (up to the timeout) for at least one. */
+  async lookupByMetadata<T = Record<string, (...args: any[]) => any>> (tags: string | string[], options: LookupOptions = {}): Promise<Array<Remote<T>>> {
+    return this.objects.lookupByMetadata<T>(tags, options)
+  }
+
+  /** The objects the mesh exposes now (this node's and its peers'), with all of `tags` if given. */
+  findObjects (tags?: string | string[]): ObjectEntry[] {
+    return this.objects.find(tags)
+  }
+
+  /** Counts of exposed objects, sessions and handles lent to peers. */
+  objectStats (): ObjectStats {
+    return this.objects.stats()
   }
 
   /** Serve call names that `match` with `handle` instead of the task table (see RouteHandler). */
@@ -403,7 +460,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return { ...load, workers: this.workers }
   }
 
-  private localOffer (): { name: string, tasks: TaskInfo[], objects: [], load: NodeRecord['load'] } {
+  private localOffer (): { name: string, tasks: TaskInfo[], objects: ObjectInfo[], load: NodeRecord['load'] } {
     return {
       name: this.name,
       tasks: [...this.tasks.values()].map(t => {
@@ -411,7 +468,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         if (t.description !== undefined) info.description = t.description
         return info
       }),
-      objects: [],
+      objects: this.objects.offer(),
       load: this.localLoad()
     }
   }

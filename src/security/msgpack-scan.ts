@@ -1,3 +1,4 @@
+import { REF_EXTENSION_TYPE } from '../constants.js'
 import { BadFrameError, LimitExceededError } from '../errors.js'
 
 /**
@@ -20,15 +21,16 @@ export interface ScanLimits {
  * msgpackr `moreTypes` extension types mesh accepts: undefined (0x00),
  * BigInt (0x42 'B'), typed arrays / ArrayBuffer / DataView (0x74 't'), Date
  * (0xff timestamp), and the container extensions Error (0x65 'e'), Set
- * (0x73 's') and RegExp (0x78 'x'), each of which is followed by one more
- * value holding its contents.
+ * (0x73 's') and RegExp (0x78 'x'), and remote-object references
+ * (REF_EXTENSION_TYPE, src/objects/wire.ts), each of which is followed by one
+ * more value holding its contents.
  *
  * Refused: record definitions (0x72 'r', which msgpackr compiles into a
  * reader with `new Function` after a few uses), structured-clone references
  * (0x69 'i', 0x70 'p'), bundled strings (0x62 'b'), and every unknown type.
  */
 const PLAIN_EXTENSIONS = new Set([0x00, 0x42, 0x74, 0xff])
-const CONTAINER_EXTENSIONS = new Set([0x65, 0x73, 0x78])
+const CONTAINER_EXTENSIONS = new Set([0x65, 0x73, 0x78, REF_EXTENSION_TYPE])
 const BIGINT_EXTENSION = 0x42
 
 /**
