@@ -11,6 +11,10 @@ export interface NodeCommandOptions {
   bootstrap?: string[]
   maxFactorial?: number
   maxMatrix?: number
+  psk?: string
+  allow?: string[]
+  allowFile?: string
+  rateLimit?: number
   json: boolean
 }
 
@@ -20,6 +24,8 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   const limits: Partial<MeshLimits> = {}
   if (options.maxFactorial !== undefined) limits.maxFactorialN = options.maxFactorial
   if (options.maxMatrix !== undefined) limits.maxMatrixDim = options.maxMatrix
+  if (options.rateLimit !== undefined) { limits.rateLimitPerSecond = options.rateLimit; limits.rateLimitBurst = options.rateLimit }
+  const { pskFile, allowList } = await import('../security-options.js')
   const node = await createMeshNode({
     serve: options.serve,
     name: options.name,
@@ -28,7 +34,9 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     keyFile: options.key,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
-    limits
+    limits,
+    psk: pskFile(options.psk),
+    allow: await allowList(options.allow, options.allowFile)
   })
   if (options.expose !== undefined) {
     const { exposeModules } = await import('../../objects/module.js')
