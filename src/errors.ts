@@ -69,6 +69,10 @@ export const CancelledError = defineError('CancelledError', 'CANCELLED')
 export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
 /** Bad configuration given to the node or the CLI. */
 export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
+/** This node's allow-list does not include the calling peer. */
+export const ForbiddenError = defineError('ForbiddenError', 'FORBIDDEN')
+/** The calling peer is over this node's per-peer call rate; try again shortly. */
+export const RateLimitedError = defineError('RateLimitedError', 'RATE_LIMITED', true)
 /** No object of that name is exposed (at the peer asked, or anywhere in the mesh). */
 export const UnknownObjectError = defineError('UnknownObjectError', 'UNKNOWN_OBJECT')
 /** The object has no exposed method of that name (private, internal or missing). */
@@ -90,6 +94,8 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['CANCELLED', CancelledError],
   ['NOT_RUNNING', NotRunningError],
   ['BAD_CONFIG', ConfigError],
+  ['FORBIDDEN', ForbiddenError],
+  ['RATE_LIMITED', RateLimitedError],
   ['UNKNOWN_OBJECT', UnknownObjectError],
   ['UNKNOWN_METHOD', UnknownMethodError],
   ['HANDLE_RELEASED', HandleReleasedError]

@@ -20,3 +20,4 @@ export type { ExposeSpec, ExposeMap, ExposeModuleExport } from './objects/module
 export type { Remote, RemoteFunction, Handle, InstanceMode, ExposeOptions, LookupOptions, ObjectEntry, ObjectStats } from './objects/types.js'
 export * from './errors.js'
 export * as constants from './constants.js'
+export { generatePsk } from './security/psk.js'

@@ -11,6 +11,7 @@ function clientOptions (command: Command): Command {
     .option('--bootstrap <multiaddr...>', 'dial these peers directly (for networks mDNS does not reach)')
     .option('--no-mdns', 'do not discover peers by mDNS')
     .option('--key <file>', 'persistent identity key file (created if missing)')
+    .option('--psk <file>', 'pre-shared mesh key file for a private mesh (default: $MESH_PSK_FILE)')
     .option('--json', 'print a machine-readable JSON envelope', false)
 }
 
@@ -32,6 +33,10 @@ export function buildProgram (): Command {
     .option('--no-mdns', 'do not discover peers by mDNS')
     .option('--max-factorial <n>', 'largest n this node computes factorial for', positiveInt('--max-factorial'))
     .option('--max-matrix <n>', 'largest matrix side this node multiplies', positiveInt('--max-matrix'))
+    .option('--psk <file>', 'pre-shared mesh key file: a private mesh only nodes with this key can join (default: $MESH_PSK_FILE)')
+    .option('--allow <peer-id...>', 'only these peers may call this node (comma or space separated)')
+    .option('--allow-file <file>', 'only the peers listed in this file (one id per line, # comments) may call this node')
+    .option('--rate-limit <calls>', 'calls per second one peer may make here (also the burst)', positiveInt('--rate-limit'))
     .option('--json', 'print the ready line as JSON', false)
     .option('--throttle <fraction>', 'run split-job chunks at this fraction of full speed, 0 < f ≤ 1 (simulates a slow node)', Number)
     .addOption(new Option('--split-chunks <n>', 'cut every split job into n chunks (testing)').argParser(positiveInt('--split-chunks')).hideHelp())
@@ -64,6 +69,14 @@ export function buildProgram (): Command {
     .action(async (opts) => {
       const { peersCommand } = await import('./commands/registry.js')
       await peersCommand(opts)
+    })
+
+  program.command('keygen')
+    .description('write a new pre-shared mesh key to <file> (use it with --psk or MESH_PSK_FILE)')
+    .argument('<file>', 'where to write the key; an existing file is not overwritten')
+    .action(async (file: string) => {
+      const { keygenCommand } = await import('./commands/keygen.js')
+      await keygenCommand(file)
     })
 
   program.command('demo')

@@ -5,7 +5,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   DEFAULT_CALL_TIMEOUT_MS, DEFAULT_LISTEN, DEFAULT_MAX_FACTORIAL_N, DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS
+  DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS,
+  DEFAULT_MAX_ARG_BYTES, DEFAULT_MAX_BIGINT_BITS, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_SECOND
 } from '../constants.js'
 import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError, UnknownObjectError } from '../errors.js'
 import { ObjectService, isObjectCallName, isObjectRoute } from '../objects/service.js'
@@ -22,6 +23,9 @@ import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport } from './libp2p.js'
+import { CallGuard } from '../security/guard.js'
+import { parseAllowList } from '../security/allow.js'
+import { loadPsk, mdnsServiceTag } from '../security/psk.js'
 
 const log = logger('mesh:node')
 
@@ -30,6 +34,14 @@ export interface MeshLimits extends TaskLimits {
   maxFrameBytes: number
   /** Calls one peer may have in flight here before it is answered BUSY. */
   maxInFlightPerPeer: number
+  /** Largest call (request frame) accepted from a peer, in bytes. */
+  maxArgBytes: number
+  /** Largest BigInt accepted in a call's arguments, in bits. */
+  maxBigIntBits: number
+  /** Calls per second one peer may make here (token bucket refill rate); over it: RATE_LIMITED. */
+  rateLimitPerSecond: number
+  /** Calls one peer may make at once before the rate applies (token bucket size). */
+  rateLimitBurst: number
 }
 
 export interface MeshNodeOptions {
@@ -51,6 +63,13 @@ export interface MeshNodeOptions {
   limits?: Partial<MeshLimits>
   /** Work stealing of split jobs: chunk count, split threshold, throttle (docs/work-stealing.md). */
   steal?: StealOptions
+  /**
+   * A pre-shared mesh key (`mesh keygen` / pnet format), as bytes or the path
+   * of a key file: only nodes with the same key can connect or discover this one.
+   */
+  psk?: Uint8Array | string
+  /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
+  allow?: string[]
 }
 
 /**
@@ -95,7 +114,11 @@ export const DEFAULT_LIMITS: MeshLimits = {
   maxMatrixDim: DEFAULT_MAX_MATRIX_DIM,
   maxMatrixElements: DEFAULT_MAX_MATRIX_ELEMENTS,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  maxInFlightPerPeer: DEFAULT_MAX_IN_FLIGHT_PER_PEER
+  maxInFlightPerPeer: DEFAULT_MAX_IN_FLIGHT_PER_PEER,
+  maxArgBytes: DEFAULT_MAX_ARG_BYTES,
+  maxBigIntBits: DEFAULT_MAX_BIGINT_BITS,
+  rateLimitPerSecond: DEFAULT_RATE_LIMIT_PER_SECOND,
+  rateLimitBurst: DEFAULT_RATE_LIMIT_BURST
 }
 
 /**
@@ -145,11 +168,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (options.workers !== undefined && (!Number.isSafeInteger(options.workers) || options.workers < 1)) {
       throw new ConfigError(`workers must be a positive integer, got ${String(options.workers)}`)
     }
+    const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
+    const guard = new CallGuard({
+      allow: options.allow !== undefined ? parseAllowList(options.allow, 'allow') : undefined,
+      rateLimitPerSecond: limits.rateLimitPerSecond,
+      rateLimitBurst: limits.rateLimitBurst
+    })
     const tasks = await loadTasks(options.serve)
     const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
     let libp2p: Libp2p
     try {
-      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true })
+      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined })
     } catch (err: any) {
       throw new ConfigError(`cannot create the node: ${err.message}`)
     }
@@ -162,6 +191,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const rpc = new RpcService(libp2p, {
       maxFrameBytes: limits.maxFrameBytes,
       maxInFlightPerPeer: limits.maxInFlightPerPeer,
+      admit: (peer) => { guard.admit(peer.toString()) },
+      argLimits: { maxArgBytes: limits.maxArgBytes, maxBigIntBits: limits.maxBigIntBits },
       dispatch: (peer, call) => late.node!.execute(call, peer.toString())
     })
     const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits)

@@ -1,9 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { decode, encode } from '../codec.js'
+import { encode } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
 import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
+import { decodeRpcFrame, refusedRequestId, type ArgumentLimits } from '../security/wire.js'
 
 const log = logger('mesh:rpc')
 
@@ -39,6 +40,8 @@ export interface RpcChannelInit {
   handler?: CallHandler
   /** Called once, when the stream is gone for whatever reason. */
   onClose?: () => void
+  /** Limits on the requests the peer sends, checked before they are decoded (see src/security/wire.ts). */
+  argLimits?: ArgumentLimits
 }
 
 /**
@@ -56,6 +59,7 @@ export class RpcChannel {
   private outbox: Uint8Array[] = []
   private flushScheduled = false
   private closed = false
+  private remoteEnded = false
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
     this.decoder = new FrameDecoder(init.maxFrameBytes)
@@ -65,6 +69,7 @@ export class RpcChannel {
     stream.addEventListener('message', (evt) => { this.onData(evt.data) })
     stream.addEventListener('close', () => { this.onClosed() })
     stream.addEventListener('drain', () => { this.flush() })
+    stream.addEventListener('remoteCloseWrite', () => { this.onRemoteEnded() })
   }
 
   get isOpen (): boolean { return !this.closed }
@@ -166,8 +171,10 @@ export class RpcChannel {
     for (const frame of frames) {
       let message: unknown
       try {
-        message = decode(frame)
+        message = decodeRpcFrame(frame, this.init.argLimits)
       } catch (err: any) {
+        const refused = refusedRequestId(err, frame)
+        if (refused !== undefined) { this.send([Kind.Error, refused, errorToWire(err)]); continue }
         this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
         return
       }
@@ -175,7 +182,12 @@ export class RpcChannel {
         this.protocolViolation(new BadFrameError('frame is not a mesh RPC message'))
         return
       }
-      this.onMessage(message)
+      try {
+        this.onMessage(message)
+      } catch (err: any) {
+        // An exception escaping a stream listener would be uncaught and end the process.
+        log.error('handling a %d frame failed: %s', message[0], err.message)
+      }
     }
   }
 
@@ -220,6 +232,7 @@ export class RpcChannel {
       this.serving.delete(id)
       // A cancelled call's outcome is not wanted; the caller already moved on.
       if (!controller.signal.aborted) this.send(message)
+      if (this.remoteEnded) this.closeWhenIdle()
     }
     let outcome: unknown
     try {
@@ -236,6 +249,25 @@ export class RpcChannel {
     } else {
       reply([Kind.Result, id, outcome])
     }
+  }
+
+  /**
+   * The peer closed its side for writing: it can send no more requests and no
+   * answers to ours. Fail our calls now, answer its calls still running, then
+   * close, so a half-closed stream never lingers holding a stream slot.
+   */
+  private onRemoteEnded (): void {
+    this.remoteEnded = true
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new PeerGoneError('the peer closed the call stream before it answered'))
+    }
+    this.closeWhenIdle()
+  }
+
+  private closeWhenIdle (): void {
+    if (this.closed || this.serving.size > 0) return
+    // After the flush already queued for the last answers.
+    queueMicrotask(() => { void this.close() })
   }
 
   private onClosed (): void {

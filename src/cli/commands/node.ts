@@ -11,6 +11,10 @@ export interface NodeCommandOptions {
   bootstrap?: string[]
   maxFactorial?: number
   maxMatrix?: number
+  psk?: string
+  allow?: string[]
+  allowFile?: string
+  rateLimit?: number
   json: boolean
   throttle?: number
   splitChunks?: number
@@ -24,6 +28,8 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   const limits: Partial<MeshLimits> = {}
   if (options.maxFactorial !== undefined) limits.maxFactorialN = options.maxFactorial
   if (options.maxMatrix !== undefined) limits.maxMatrixDim = options.maxMatrix
+  if (options.rateLimit !== undefined) { limits.rateLimitPerSecond = options.rateLimit; limits.rateLimitBurst = options.rateLimit }
+  const { pskFile, allowList } = await import('../security-options.js')
   const node = await createMeshNode({
     serve: options.serve,
     name: options.name,
@@ -33,7 +39,9 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     mdns: options.mdns,
     bootstrap: options.bootstrap,
     limits,
-    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone }
+    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone },
+    psk: pskFile(options.psk),
+    allow: await allowList(options.allow, options.allowFile)
   })
   if (options.expose !== undefined) {
     const { exposeModules } = await import('../../objects/module.js')
