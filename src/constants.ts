@@ -89,11 +89,17 @@ export const STEAL_RETRY_MS = 50
 export const STEAL_REFUSED_BACKOFF_MS = 200
 
 /**
- * A thief must finish stolen chunks within max(this, 20 × their estimated
- * compute time) or the owner takes them back: covers a thief that stays
- * connected but stops answering. Its connection dropping takes them back at once.
+ * A thief running stolen chunks sends a heartbeat this often (besides each
+ * partial); an owner that hears nothing from it for STEAL_SILENCE_MS takes
+ * its chunks back: covers a thief that stays connected but stops answering.
+ * A dropped connection takes them back at once. A fixed lease on the whole
+ * batch was tried first: a slow batch outlived it and was done twice.
  */
-export const STEAL_MIN_LEASE_MS = 30_000
+export const STEAL_HEARTBEAT_MS = 2_000
+export const STEAL_SILENCE_MS = 10_000
+
+/** After asking a victim for work, a thief accepts its work call for this long (and waits for it no longer). */
+export const STEAL_WORK_WAIT_MS = 5_000
 
 /** Progress events to the caller: at most one per this many ms (and always the last). */
 export const STEAL_PROGRESS_MS = 100

@@ -42,6 +42,7 @@ export function buildProgram (): Command {
     .addOption(new Option('--split-chunks <n>', 'cut every split job into n chunks (testing)').argParser(positiveInt('--split-chunks')).hideHelp())
     .addOption(new Option('--split-threshold <cost>', 'split calls from this cost up (testing)').argParser(positiveInt('--split-threshold')).hideHelp())
     .addOption(new Option('--split-alone', 'split heavy calls even with no peer to share them (testing, benchmarks)').hideHelp())
+    .addOption(new Option('--steal-silence <ms>', 'take chunks back from a thief silent this long (testing)').argParser(positiveInt('--steal-silence')).hideHelp())
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { logger } from '@libp2p/logger'
 import {
-  STEAL_ASSUMED_BYTES_PER_MS, STEAL_CHUNKS_PER_NODE, STEAL_MAX_CACHED_JOBS, STEAL_MAX_CHUNKS, STEAL_MIN_LEASE_MS,
-  STEAL_PROGRESS_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_ROUND_TRIP_MS, STEAL_SHARED_TTL_MS
+  STEAL_ASSUMED_BYTES_PER_MS, STEAL_CHUNKS_PER_NODE, STEAL_HEARTBEAT_MS, STEAL_MAX_CACHED_JOBS, STEAL_MAX_CHUNKS, STEAL_SILENCE_MS,
+  STEAL_PROGRESS_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_ROUND_TRIP_MS, STEAL_SHARED_TTL_MS, STEAL_WORK_WAIT_MS
 } from '../constants.js'
-import { BadArgumentError, CancelledError, ConfigError, TimeoutError, UnknownTaskError } from '../errors.js'
+import { BadArgumentError, CancelledError, ConfigError, ForbiddenError, TimeoutError, UnknownTaskError } from '../errors.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import type { LoadedTask, SplitSpec, TaskLimits } from '../tasks/types.js'
@@ -33,6 +33,8 @@ export interface StealOptions {
   splitAlone?: boolean
   /** Run chunks at this fraction of full speed (0 < f ≤ 1) by sleeping after each: simulates a slow node. */
   throttle?: number
+  /** Take chunks back from a thief silent this long, ms (default STEAL_SILENCE_MS; tests shorten it). */
+  silenceMs?: number
 }
 
 /** One peer's share of a job, as progress and --stats report it. */
@@ -206,6 +208,8 @@ export class StealService {
   /** ms per work unit of each task, measured on this node's chunks (Dask's rule needs it). */
   private readonly msPerCost = new Map<string, number>()
   private readonly refused = new Map<string, number>()
+  /** Victims this node asked for work, until when their work call is accepted. */
+  private readonly asked = new Map<string, number>()
   /** Transfer speed to thieves, measured on each batch's first partial (starts from a conservative guess). */
   private bytesPerMs = STEAL_ASSUMED_BYTES_PER_MS
   private nextWork = 1
@@ -424,8 +428,10 @@ export class StealService {
   private onSteal (req: StealRequest, from: string): { granted: number, job?: string } {
     if (req == null || !Array.isArray(req.tasks)) throw new BadArgumentError('malformed steal request')
     const have = new Set(Array.isArray(req.have) ? req.have : [])
+    // Only a peer whose signed record says it serves the task gets its chunks.
+    const serves = new Set(this.host.registry.get(from)?.tasks.map(t => t.name) ?? [])
     for (const job of this.jobs.values()) {
-      if (job.finished || job.controller.signal.aborted || job.deque.length === 0 || !req.tasks.includes(job.task.name)) continue
+      if (job.finished || job.controller.signal.aborted || job.deque.length === 0 || !req.tasks.includes(job.task.name) || !serves.has(job.task.name)) continue
       // About half of what is left, from the far end: the owner works from the front.
       const take = Math.ceil(job.deque.length / 2)
       const idxs = job.deque.slice(job.deque.length - take)
@@ -444,8 +450,6 @@ export class StealService {
   }
 
   private async sendWork (job: Job, a: Assignment, withShared: boolean): Promise<void> {
-    const rate = this.msPerCost.get(job.task.name)
-    const estimate = rate === undefined ? 0 : [...a.pending].reduce((n, i) => n + job.chunks[i].cost, 0) * rate
     const request: WorkRequest = {
       job: job.id,
       work: a.id,
@@ -455,11 +459,23 @@ export class StealService {
     }
     if (withShared && job.shared !== undefined) request.shared = job.shared
     let first = true
+    // The thief is alive while it talks: a partial or a heartbeat. Silence
+    // for longer than the lease means it stopped answering: its chunks come back.
+    const lease = new AbortController()
+    const onJobAbort = (): void => { lease.abort(job.controller.signal.reason) }
+    job.controller.signal.addEventListener('abort', onJobAbort, { once: true })
+    let watchdog: NodeJS.Timeout | undefined
+    const alive = (): void => {
+      clearTimeout(watchdog)
+      const silence = this.options.silenceMs ?? STEAL_SILENCE_MS
+      watchdog = setTimeout(() => { lease.abort(new TimeoutError(`${a.peer} was silent for ${silence} ms`)) }, silence)
+    }
+    alive()
     try {
       await this.host.call(a.peer, STEAL_ROUTES.work, [request], {
-        signal: job.controller.signal,
-        timeout: Math.max(STEAL_MIN_LEASE_MS, 20 * estimate / this.throttle),
+        signal: lease.signal,
         onProgress: (data) => {
+          alive()
           const d = data as ChunkDone
           if (d == null || typeof d.idx !== 'number' || !a.pending.delete(d.idx)) return
           const computeMs = typeof d.ms === 'number' ? d.ms : 0
@@ -477,6 +493,8 @@ export class StealService {
     } catch (err: any) {
       if (!job.controller.signal.aborted) log('job %s: work at %s failed: %s', job.id, a.peer, err.message)
     } finally {
+      clearTimeout(watchdog)
+      job.controller.signal.removeEventListener('abort', onJobAbort)
       job.assignments.delete(a.id)
       if (!job.finished && !job.controller.signal.aborted && a.pending.size > 0) {
         // The thief died, stalled or failed: its chunks are done elsewhere.
@@ -545,6 +563,10 @@ export class StealService {
   private async onWork (call: IncomingCall, from: string): Promise<{ done: number }> {
     const w = call.args[0] as WorkRequest
     if (w == null || typeof w.job !== 'string' || typeof w.task !== 'string' || !Array.isArray(w.chunks)) throw new BadArgumentError('malformed work request')
+    // Chunks bypass the task's argument checks, so they are run only for a
+    // peer this node just asked for work: nobody can push work on it unasked.
+    if ((this.asked.get(from) ?? 0) < Date.now()) throw new ForbiddenError('this node did not ask you for work')
+    this.asked.delete(from)
     if (this.expecting > 0) this.expecting--
     else this.arrivedEarly++
     const task = this.host.tasks.get(w.task)
@@ -565,6 +587,8 @@ export class StealService {
     const entry = { queue: w.chunks.slice() }
     this.borrowed.set(key, entry)
     let done = 0
+    // Chunks can run longer than the owner's patience for silence: say we are alive.
+    const heartbeat = setInterval(() => { call.progress({ beat: true }) }, STEAL_HEARTBEAT_MS)
     try {
       const runners = Array.from({ length: Math.min(this.host.pool.workers, entry.queue.length) }, async () => {
         while (entry.queue.length > 0 && !call.signal.aborted) {
@@ -581,6 +605,7 @@ export class StealService {
       log('job %s: ran %d chunks for %s', w.job, done, from)
       return { done }
     } finally {
+      clearInterval(heartbeat)
       this.borrowed.delete(key)
       this.maybeSteal()
     }
@@ -623,13 +648,14 @@ export class StealService {
     }
     const victim = candidates[Math.floor(Math.random() * candidates.length)].peerId
     this.stealing = true
+    this.asked.set(victim, Date.now() + STEAL_WORK_WAIT_MS)
     this.host.call(victim, STEAL_ROUTES.steal, [{ tasks: mine, have: [...this.cache.keys()], slots: free } satisfies StealRequest], { timeout: 5000 })
       .then((reply: any) => {
         if (typeof reply?.granted === 'number' && reply.granted > 0) {
           if (this.arrivedEarly > 0) { this.arrivedEarly--; return }
           this.expecting++
           // Should the work call never come (the owner died), stop waiting for it.
-          setTimeout(() => { if (this.expecting > 0) { this.expecting--; this.maybeSteal() } }, 5000).unref()
+          setTimeout(() => { if (this.expecting > 0) { this.expecting--; this.maybeSteal() } }, STEAL_WORK_WAIT_MS).unref()
         } else {
           this.refused.set(victim, Date.now() + STEAL_REFUSED_BACKOFF_MS)
         }

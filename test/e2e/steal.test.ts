@@ -73,6 +73,33 @@ describe('work stealing across CLI node processes', function () {
     assert.equal(last?.peers.reduce((n, s) => n + s.chunks, 0), 24)
   })
 
+  it('a thief that stops answering (SIGSTOP) loses its chunks after the silence lease; the result is exact', async function () {
+    const owner = await start('--throttle', '0.3', '--steal-silence', '1500')
+    const frozen = await start('--bootstrap', owner.addresses[0], '--throttle', '0.3')
+    client = await createMeshNode({ name: 'client', mdns: false, bootstrap: [owner.addresses[0]] })
+    await client.waitForPeers(1, 10_000)
+    let stopped = false
+    let last: JobProgress | undefined
+    try {
+      const result = await client.callWith<bigint>('factorial', [150000], {
+        timeout: 60_000,
+        onProgress: (p) => {
+          last = p as JobProgress
+          if (!stopped && last.final !== true && last.peers.some(s => s.peer === frozen.peerId && s.steals > 0)) {
+            stopped = true
+            frozen.process.kill('SIGSTOP')
+          }
+        }
+      })
+      assert.ok(stopped, `the thief never stole: ${JSON.stringify(last?.peers)}`)
+      assert.equal(result, factorialKernel(150000))
+      const share = last?.peers.find(s => s.peer === frozen.peerId)
+      assert.ok(share !== undefined && share.returned > 0, JSON.stringify(last?.peers))
+    } finally {
+      frozen.process.kill('SIGCONT')
+    }
+  })
+
   it('the owner killed mid-job: the caller gets PEER_GONE (it does not retry by itself)', async function () {
     const owner = await start('--throttle', '0.2')
     await start('--bootstrap', owner.addresses[0])

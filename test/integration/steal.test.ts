@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createMeshNode, MeshError, type MeshNode, type Matrix } from '../../src/index.js'
 import type { JobProgress } from '../../src/scheduler/steal.js'
 import { factorial as factorialKernel } from '../../src/tasks/kernels/factorial.js'
@@ -105,6 +106,22 @@ describe('work stealing between real nodes', function () {
     await until('every node to drop the job', () => nodes.every(n => n.steal!.activity.owned === 0 && n.steal!.activity.borrowed === 0))
     // The mesh still works afterwards.
     assert.equal(await nodes[0].call('factorial', 30000), factorialKernel(30000))
+  })
+
+  it('refuses work pushed by a peer it did not ask, and chunks to a peer not serving the task', async function () {
+    const rpc = (nodes[1] as any).rpc
+    const push = rpc.call(peerIdFromString(nodes[2].peerId), '@mesh/work', [{ job: 'x', work: 1, task: 'factorial', hasShared: false, chunks: [[0, { lo: 1, hi: 1e12 }]] }])
+    await assert.rejects(push, (err: any) => err instanceof MeshError && err.code === 'FORBIDDEN')
+    const caller = await createMeshNode({ name: 'not-a-server', mdns: false, bootstrap: [nodes[0].addresses[0]] })
+    try {
+      await caller.waitForPeers(1, 10_000)
+      const job = nodes[0].callWith('factorial', [100000])
+      const reply = await (caller as any).rpc.call(peerIdFromString(nodes[0].peerId), '@mesh/steal', [{ tasks: ['factorial'], have: [], slots: 1 }])
+      assert.deepEqual(reply, { granted: 0 })
+      await job
+    } finally {
+      await caller.stop()
+    }
   })
 
   it('a job over its timeout fails with TIMEOUT and stops everywhere', async function () {

@@ -20,6 +20,7 @@ export interface NodeCommandOptions {
   splitChunks?: number
   splitThreshold?: number
   splitAlone?: boolean
+  stealSilence?: number
 }
 
 /** `mesh node`: run a node until SIGINT or SIGTERM. */
@@ -39,7 +40,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     mdns: options.mdns,
     bootstrap: options.bootstrap,
     limits,
-    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone },
+    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone, silenceMs: options.stealSilence },
     psk: pskFile(options.psk),
     allow: await allowList(options.allow, options.allowFile)
   })
