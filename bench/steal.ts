@@ -80,6 +80,26 @@ function shares (p?: JobProgress): string {
   return `${p.total} chunks: ` + p.peers.map(s => `${s.name === 'self' ? 'owner' : s.name.replace(/^.*-/, 'pid')} ${s.chunks} (${s.steals} steals, ${s.returned} lost, ${s.reclaimed} reclaimed)`).join(', ')
 }
 
+/** How much parallel CPU the machine gives right now: 1 vs 2 busy threads (ratio 1.0 = two free cores). */
+async function capacity (): Promise<void> {
+  const { Worker } = await import('node:worker_threads')
+  const code = `const { parentPort } = require('node:worker_threads'); let x = 0
+    for (let i = 0; i < 1e8; i++) x = (x + i * 7) % 1000003
+    parentPort.postMessage(x)`
+  const run = async (k: number): Promise<number> => {
+    const t = performance.now()
+    await Promise.all(Array.from({ length: k }, async () => await new Promise<void>((resolve) => {
+      const w = new Worker(code, { eval: true })
+      w.on('message', () => { void w.terminate(); resolve() })
+    })))
+    return performance.now() - t
+  }
+  const one = await run(1)
+  const two = await run(2)
+  say(`\n## parallel capacity now: 1 busy thread ${ms(one)}, 2 busy threads ${ms(two)} → ${(2 * one / two).toFixed(2)} cores' worth (2.00 = two free cores) — ${uptime()}`)
+  results.capacity = { one, two }
+}
+
 async function kernel (): Promise<void> {
   say(`\n## kernels on one core (in process) — ${uptime()}`)
   const n = 1000
@@ -107,8 +127,11 @@ async function kernel (): Promise<void> {
   t = performance.now()
   const digits = bigintToDecimal(f).length
   const decMs = performance.now() - t
-  say(`bigintToDecimal(factorial(${FACT_N})) → ${digits} digits: ${ms(decMs)}`)
-  results.kernel = { gflops, matmulMs, factMs, leavesMs, mergeMs, decMs }
+  t = performance.now()
+  f.toString()
+  const nativeMs = performance.now() - t
+  say(`bigintToDecimal(factorial(${FACT_N})) → ${digits} digits: ${ms(decMs)} (V8's toString: ${ms(nativeMs)})`)
+  results.kernel = { gflops, matmulMs, factMs, leavesMs, mergeMs, decMs, nativeMs }
 }
 
 async function scale (): Promise<void> {
@@ -237,11 +260,13 @@ async function transfer (): Promise<void> {
 
 say(`# bench:steal — ${quick ? 'quick sizes' : 'full sizes'}; one worker per node; ${uptime()}`)
 say('# The machine is shared: these figures are noisy. A quiet re-run is needed for final numbers.')
+await capacity()
 if (want('kernel')) await kernel()
 if (want('scale')) await scale()
 if (want('throttle')) await throttle()
 if (want('small')) await small()
 if (want('kill')) await kill()
 if (want('transfer')) await transfer()
+await capacity()
 say(`\n# done — ${uptime()}`)
 process.exit(0)

@@ -657,6 +657,7 @@ export class StealService {
           // Should the work call never come (the owner died), stop waiting for it.
           setTimeout(() => { if (this.expecting > 0) { this.expecting--; this.maybeSteal() } }, STEAL_WORK_WAIT_MS).unref()
         } else {
+          this.asked.delete(victim)
           this.refused.set(victim, Date.now() + STEAL_REFUSED_BACKOFF_MS)
         }
       }, (err: any) => {
