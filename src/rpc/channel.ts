@@ -3,6 +3,7 @@ import { logger } from '@libp2p/logger'
 import { decode, encode } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
 import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
+import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
 
 const log = logger('mesh:rpc')
@@ -24,6 +25,8 @@ export interface CallOptions {
   signal?: AbortSignal
   timeout?: number
   onProgress?: (data: unknown) => void
+  /** The caller's job id, sent in the request meta. */
+  job?: string
 }
 
 interface PendingCall {
@@ -39,6 +42,10 @@ export interface RpcChannelInit {
   handler?: CallHandler
   /** Called once, when the stream is gone for whatever reason. */
   onClose?: () => void
+  /** Heartbeats and lease watching (src/rpc/lease.ts); false turns both off. */
+  lease?: LeaseOptions | false
+  /** The peer was silent for a whole lease while we waited on it; the channel is already closed. */
+  onLeaseLapsed?: () => void
 }
 
 /**
@@ -56,6 +63,8 @@ export class RpcChannel {
   private outbox: Uint8Array[] = []
   private flushScheduled = false
   private closed = false
+  private heard = 0
+  private readonly lease?: LeaseKeeper
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
     this.decoder = new FrameDecoder(init.maxFrameBytes)
@@ -65,6 +74,15 @@ export class RpcChannel {
     stream.addEventListener('message', (evt) => { this.onData(evt.data) })
     stream.addEventListener('close', () => { this.onClosed() })
     stream.addEventListener('drain', () => { this.flush() })
+    if (init.lease !== false) {
+      this.lease = new LeaseKeeper(init.lease ?? {}, {
+        serving: () => this.serving.size,
+        waiting: () => this.pending.size,
+        heard: () => this.heard,
+        beat: () => { this.send([Kind.Heartbeat, 0]) },
+        lapse: (silentMs) => { this.leaseLapsed(silentMs) }
+      })
+    }
   }
 
   get isOpen (): boolean { return !this.closed }
@@ -76,7 +94,8 @@ export class RpcChannel {
     if (this.closed) return Promise.reject(new PeerGoneError('the connection to the peer is closed'))
     if (options.signal?.aborted === true) return Promise.reject(new CancelledError('the call was cancelled'))
     const id = this.nextId++
-    const meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
+    let meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
+    if (options.job !== undefined) meta = { ...meta, job: options.job }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
       let timer: NodeJS.Timeout | undefined
@@ -156,6 +175,7 @@ export class RpcChannel {
   }
 
   private onData (data: Parameters<FrameDecoder['push']>[0]): void {
+    this.heard++
     let frames: Uint8Array[]
     try {
       frames = this.decoder.push(data)
@@ -193,6 +213,7 @@ export class RpcChannel {
       case Kind.Error: this.settle(m[1])?.reject(errorFromWire(m[2])); break
       case Kind.Cancel: this.serving.get(m[1])?.abort(new CancelledError('the caller cancelled the call')); break
       case Kind.Progress: this.pending.get(m[1])?.onProgress?.(m[2]); break
+      case Kind.Heartbeat: break // onData already counted it
     }
   }
 
@@ -238,12 +259,22 @@ export class RpcChannel {
     }
   }
 
-  private onClosed (): void {
+  /** The peer stopped answering: fail what we wait on (retryable) and drop the stream. */
+  private leaseLapsed (silentMs: number): void {
+    if (this.closed) return
+    log('lease lapsed: peer silent for %d ms with %d calls outstanding', silentMs, this.pending.size)
+    this.onClosed(`the peer was silent for ${silentMs} ms: its lease lapsed`)
+    this.stream.abort(new PeerGoneError('lease lapsed'))
+    this.init.onLeaseLapsed?.()
+  }
+
+  private onClosed (reason = 'the connection to the peer closed before it answered'): void {
     if (this.closed) return
     this.closed = true
+    this.lease?.stop()
     this.outbox = []
     for (const id of [...this.pending.keys()]) {
-      this.settle(id)?.reject(new PeerGoneError('the connection to the peer closed before it answered'))
+      this.settle(id)?.reject(new PeerGoneError(reason))
     }
     for (const controller of this.serving.values()) controller.abort(new PeerGoneError('the caller went away'))
     this.serving.clear()

@@ -3,6 +3,7 @@ import { logger } from '@libp2p/logger'
 import { RPC_PROTOCOL } from '../constants.js'
 import { BusyError, PeerGoneError } from '../errors.js'
 import { RpcChannel, type CallOptions, type IncomingCall } from './channel.js'
+import type { LeaseOptions } from './lease.js'
 
 const log = logger('mesh:rpc')
 
@@ -13,6 +14,8 @@ export interface RpcServiceInit {
   maxFrameBytes: number
   maxInFlightPerPeer: number
   dispatch: Dispatcher
+  /** Heartbeats and lease watching on every channel; false turns them off. */
+  lease?: LeaseOptions | false
 }
 
 /**
@@ -65,7 +68,9 @@ export class RpcService {
         return new RpcChannel(stream, {
           maxFrameBytes: this.init.maxFrameBytes,
           handler: (call) => this.dispatch(peer, call),
-          onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) }
+          onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) },
+          lease: this.init.lease,
+          onLeaseLapsed: () => { this.leaseLapsed(peer) }
         })
       } catch (err: any) {
         this.outbound.delete(key)
@@ -81,10 +86,22 @@ export class RpcService {
     const channel: RpcChannel = new RpcChannel(stream, {
       maxFrameBytes: this.init.maxFrameBytes,
       handler: (call) => this.dispatch(peer, call),
-      onClose: () => { this.inbound.delete(channel) }
+      onClose: () => { this.inbound.delete(channel) },
+      lease: this.init.lease,
+      onLeaseLapsed: () => { this.leaseLapsed(peer) }
     })
     this.inbound.add(channel)
     log('serving calls from %p', peer)
+  }
+
+  /**
+   * A peer that lets a lease lapse is treated as dead: its connections are
+   * closed, so the registry drops its record and no caller picks it (nor
+   * hangs dialing it) until it comes back and reconnects.
+   */
+  private leaseLapsed (peer: PeerId): void {
+    log('lease of %p lapsed: closing its connections', peer)
+    for (const connection of this.libp2p.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
   }
 
   private dispatch (peer: PeerId, call: IncomingCall): unknown {
