@@ -129,6 +129,8 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           await this.host.waitForProvider(this.task, { timeout: remaining, signal, unknownAfter: this.options.unknownAfter })
         this.provider = provider
         this.providers.push(provider)
+        // Asked now: once the provider is gone, so is its registry record.
+        const idempotent = this.options.idempotent ?? this.host.idempotent(this.task, provider)
         this.attempts++
         this.setStatus('STARTED')
         try {
@@ -150,7 +152,7 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           const refused = code !== undefined && REFUSED.has(code)
           const lost = code !== undefined && LOST.has(code)
           if (!(refused || lost) || attempt >= retries) throw err
-          if (lost && !(this.options.idempotent ?? this.host.idempotent(this.task, provider))) {
+          if (lost && !idempotent) {
             throw new MeshError(err.code, `${err.message}; "${this.task}" is not idempotent, so it is not re-run (it may or may not have run)`, { retryable: false, data: err.data })
           }
           avoid.add(provider)
