@@ -78,11 +78,13 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
     if (!Number.isSafeInteger(retries) || retries < 0) throw new ConfigError(`retries must be an integer ≥ 0, got ${String(retries)}`)
     const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
     if (!(timeout > 0)) throw new ConfigError(`timeout must be > 0 ms, got ${String(timeout)}`)
-    if (options.signal !== undefined) {
-      if (options.signal.aborted) this.controller.abort()
-      else options.signal.addEventListener('abort', () => { this.controller.abort() }, { once: true })
-    }
+    const external = options.signal
+    const onAbort = (): void => { this.controller.abort() }
+    if (external?.aborted === true) this.controller.abort()
+    else external?.addEventListener('abort', onAbort, { once: true })
     this.outcome = this.drive(retries, timeout)
+    // A long-lived signal shared by many jobs must not collect a listener per job.
+    if (external !== undefined) this.outcome.then(() => { external.removeEventListener('abort', onAbort) }, () => { external.removeEventListener('abort', onAbort) })
     this.outcome.catch(() => {}) // observed through result()
   }
 
