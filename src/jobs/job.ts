@@ -82,7 +82,8 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
     const onAbort = (): void => { this.controller.abort() }
     if (external?.aborted === true) this.controller.abort()
     else external?.addEventListener('abort', onAbort, { once: true })
-    this.outcome = this.drive(retries, timeout)
+    // Start on the next microtask, so listeners attached right after submit() see every status.
+    this.outcome = Promise.resolve().then(async () => this.drive(retries, timeout))
     // A long-lived signal shared by many jobs must not collect a listener per job.
     if (external !== undefined) this.outcome.then(() => { external.removeEventListener('abort', onAbort) }, () => { external.removeEventListener('abort', onAbort) })
     this.outcome.catch(() => {}) // observed through result()
