@@ -192,6 +192,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.registry.on('change', (peer, record) => {
       if (record === undefined) {
         this.seen.delete(peer)
+        this.peerIds.delete(peer)
         this.emit('peer:leave', peer)
       } else if (this.seen.has(peer)) {
         this.emit('peer:update', record)
@@ -269,6 +270,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Calls this node holds for callers (admitted and not finished). */
   get holding (): number { return this.guard.holding }
 
+  /** Parsing a peer id costs ~15 µs, a twentieth of a round trip: keep them while the peer is known. */
+  private readonly peerIds = new Map<string, ReturnType<typeof peerIdFromString>>()
+  private peerIdOf (peer: string): ReturnType<typeof peerIdFromString> {
+    let id = this.peerIds.get(peer)
+    if (id === undefined) {
+      id = peerIdFromString(peer)
+      if (this.registry.get(peer) !== undefined) this.peerIds.set(peer, id)
+    }
+    return id
+  }
+
   /** One attempt of a job on one provider. */
   private async attempt (provider: string, task: string, args: unknown[], options: CallOptions): Promise<unknown> {
     if (provider === this.peerId) {
@@ -276,7 +288,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await this.rpc.call(peerIdFromString(provider), task, args, options)
+      return await this.rpc.call(this.peerIdOf(provider), task, args, options)
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)
