@@ -37,10 +37,23 @@ export interface JobHost {
   choose: (task: string, avoid: ReadonlySet<string>) => string | undefined
   /** Wait for any provider of `task`. */
   waitForProvider: (task: string, options: { timeout: number, signal: AbortSignal, unknownAfter?: number }) => Promise<string>
-  /** One attempt on one provider. */
-  run: (provider: string, task: string, args: unknown[], options: { signal: AbortSignal, timeout: number, job: string, onProgress: (data: unknown) => void }) => Promise<unknown>
+  /**
+   * One attempt on one provider. A remote attempt registers its abandon
+   * function through `cancelHook`; a local one takes `signal()` (created on
+   * demand: an AbortSignal per call is measurable on the round trip).
+   */
+  run: (provider: string, task: string, args: unknown[], options: AttemptOptions) => Promise<unknown>
   /** Whether `provider` advertises `task` as safe to run twice. */
   idempotent: (task: string, provider: string) => boolean
+}
+
+export interface AttemptOptions {
+  timeout: number
+  /** Set on re-dispatches only: the job id, so a provider can tell a repeat. */
+  job?: string
+  onProgress: (data: unknown) => void
+  cancelHook: (abandon: () => void) => void
+  signal: () => AbortSignal
 }
 
 export interface JobEvents {
@@ -69,7 +82,9 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
   provider?: string
   /** Every provider tried, in order. */
   readonly providers: string[] = []
-  private readonly controller = new AbortController()
+  private controller?: AbortController
+  private cancelled = false
+  private abandonAttempt?: () => void
   private readonly outcome: Promise<T>
 
   constructor (private readonly host: JobHost, readonly task: string, readonly args: unknown[], private readonly options: SubmitOptions = {}) {
@@ -79,8 +94,8 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
     const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
     if (!(timeout > 0)) throw new ConfigError(`timeout must be > 0 ms, got ${String(timeout)}`)
     const external = options.signal
-    const onAbort = (): void => { this.controller.abort() }
-    if (external?.aborted === true) this.controller.abort()
+    const onAbort = (): void => { this.abort() }
+    if (external?.aborted === true) this.cancelled = true
     else external?.addEventListener('abort', onAbort, { once: true })
     // Start on the next microtask, so listeners attached right after submit() see every status.
     this.outcome = Promise.resolve().then(async () => this.drive(retries, timeout))
@@ -105,8 +120,24 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
 
   /** Stop the job here and on its provider (which terminates the worker running it). Resolves once settled. */
   async cancel (): Promise<void> {
-    this.controller.abort()
+    this.abort()
     await this.outcome.catch(() => {})
+  }
+
+  private abort (): void {
+    if (this.cancelled) return
+    this.cancelled = true
+    this.controller?.abort()
+    this.abandonAttempt?.()
+  }
+
+  /** Aborted on cancel; made only when something needs a real signal (waiting, backoff, a local run). */
+  private signal (): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.cancelled) this.controller.abort()
+    }
+    return this.controller.signal
   }
 
   get done (): boolean {
@@ -120,16 +151,15 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
   }
 
   private async drive (retries: number, timeout: number): Promise<T> {
-    const signal = this.controller.signal
     const deadline = performance.now() + timeout
     const avoid = new Set<string>()
     try {
       for (let attempt = 0; ; attempt++) {
-        if (signal.aborted) throw new CancelledError('the call was cancelled')
+        if (this.cancelled) throw new CancelledError('the call was cancelled')
         const remaining = Math.ceil(deadline - performance.now())
         if (remaining <= 0) throw new TimeoutError(`${this.task} did not finish within ${timeout} ms (${this.attempts} attempts)`)
         const provider = this.host.choose(this.task, avoid) ??
-          await this.host.waitForProvider(this.task, { timeout: remaining, signal, unknownAfter: this.options.unknownAfter })
+          await this.host.waitForProvider(this.task, { timeout: remaining, signal: this.signal(), unknownAfter: this.options.unknownAfter })
         this.provider = provider
         this.providers.push(provider)
         // Asked now: once the provider is gone, so is its registry record.
@@ -137,20 +167,24 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
         this.attempts++
         this.setStatus('STARTED')
         try {
+          if (this.cancelled) throw new CancelledError('the call was cancelled')
           const value = await this.host.run(provider, this.task, this.args, {
-            signal,
             timeout: Math.max(1, Math.ceil(deadline - performance.now())),
-            job: this.id,
+            job: attempt > 0 ? this.id : undefined,
+            signal: () => this.signal(),
+            cancelHook: (abandon) => { if (this.cancelled) abandon(); else this.abandonAttempt = abandon },
             onProgress: (data) => {
               this.setStatus('PROGRESS')
               this.emit('progress', data)
               this.options.onProgress?.(data)
             }
           }) as T
+          this.abandonAttempt = undefined
+          if (this.cancelled) throw new CancelledError('the call was cancelled')
           this.setStatus('SUCCESS')
           return value
         } catch (err: any) {
-          if (signal.aborted) throw new CancelledError('the call was cancelled')
+          if (this.cancelled) throw new CancelledError('the call was cancelled')
           const code: string | undefined = err instanceof MeshError ? err.code : undefined
           const refused = code !== undefined && REFUSED.has(code)
           const lost = code !== undefined && LOST.has(code)
@@ -164,12 +198,12 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           if (this.host.choose(this.task, avoid) === undefined) {
             avoid.clear()
             const cap = Math.min(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_BASE_MS * 2 ** attempt)
-            await sleep(Math.min(Math.random() * cap, deadline - performance.now()), signal)
+            await sleep(Math.min(Math.random() * cap, deadline - performance.now()), this.signal())
           }
         }
       }
     } catch (err: any) {
-      this.setStatus(signal.aborted ? 'CANCELLED' : 'FAILURE', err)
+      this.setStatus(this.cancelled ? 'CANCELLED' : 'FAILURE', err)
       throw err
     }
   }

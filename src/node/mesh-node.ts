@@ -9,7 +9,7 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_QUEUE_PER_WORKER
 } from '../constants.js'
 import { WorkGuard } from '../jobs/guard.js'
-import { Job, type JobHost, type SubmitOptions } from '../jobs/job.js'
+import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from '../jobs/job.js'
 import type { LeaseOptions } from '../rpc/lease.js'
 import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError } from '../errors.js'
 import { loadScore, type NodeRecord, type TaskInfo } from '../registry/record.js'
@@ -282,13 +282,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   /** One attempt of a job on one provider. */
-  private async attempt (provider: string, task: string, args: unknown[], options: CallOptions): Promise<unknown> {
+  private async attempt (provider: string, task: string, args: unknown[], options: AttemptOptions): Promise<unknown> {
     if (provider === this.peerId) {
-      return await this.execute({ task, args, meta: { timeout: options.timeout, job: options.job }, signal: options.signal ?? new AbortController().signal, progress: options.onProgress ?? (() => {}) }, this.peerId)
+      return await this.execute({ task, args, meta: { timeout: options.timeout, job: options.job }, signal: options.signal(), progress: options.onProgress }, this.peerId)
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await this.rpc.call(this.peerIdOf(provider), task, args, options)
+      return await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, onProgress: options.onProgress, cancelHook: options.cancelHook })
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)

@@ -27,6 +27,12 @@ export interface CallOptions {
   onProgress?: (data: unknown) => void
   /** The caller's job id, sent in the request meta. */
   job?: string
+  /**
+   * Receives a function that abandons the call and cancels it on the peer,
+   * as aborting `signal` does, without an AbortSignal per call (creating one
+   * and listening on it cost ~10 % of an `add` round trip on Node 20).
+   */
+  cancelHook?: (abandon: () => void) => void
 }
 
 interface PendingCall {
@@ -117,6 +123,8 @@ export class RpcChannel {
       }
       this.pending.set(id, entry)
       this.send([Kind.Request, id, task, args, meta])
+      // After the request: an abandon called at once still sends Cancel after it.
+      options.cancelHook?.(onAbort)
     })
   }
 

@@ -65,8 +65,8 @@ describe('jobs', function () {
     const host: JobHost = {
       choose: () => 'a',
       waitForProvider: async () => 'a',
-      run: async (_p, _t, _a, { signal }) => new Promise((_resolve, reject) => {
-        signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')) })
+      run: async (_p, _t, _a, { cancelHook }) => new Promise((_resolve, reject) => {
+        cancelHook(() => { aborted = true; reject(new Error('aborted')) })
       }),
       idempotent: () => true
     }
