@@ -131,10 +131,13 @@ async function churn (): Promise<void> {
     await Promise.all([...workers, chaos])
     return { rate: done / ((performance.now() - start) / 1000), failed, wrong, kills }
   }
+  await measure(2, false) // warm up
   const steady = await measure(5, false)
   console.log(`steady, 3 providers: ${steady.rate.toFixed(0)} calls/s, ${steady.failed} failed (load ${load()})`)
   const churned = await measure(CHURN_SECONDS, true)
   console.log(`one of 3 killed (-9) and restarted every 3 s: ${churned.rate.toFixed(0)} calls/s over ${CHURN_SECONDS} s, ${churned.kills} kills, ${churned.failed} failed, ${churned.wrong} wrong (load ${load()})`)
+  const after = await measure(5, false)
+  console.log(`steady again, after the churn: ${after.rate.toFixed(0)} calls/s, ${after.failed} failed (load ${load()})`)
   for (const p of providers) p.child.kill('SIGKILL')
   await caller.stop()
 }
