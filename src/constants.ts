@@ -73,3 +73,80 @@ export const DEFAULT_QUEUE_PER_WORKER = 64
 
 /** Longest a draining node (SIGTERM) waits for the calls it holds before handing the rest back. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
+// ---- Security limits (docs/security.md lists each with its default) ----
+
+/**
+ * Largest request frame (task name, arguments and envelope) this node
+ * accepts, in bytes. Equal to the frame limit by default; lower it on a node
+ * that should only take small calls. Over it: LIMIT_EXCEEDED for that call,
+ * the stream stays up.
+ */
+export const DEFAULT_MAX_ARG_BYTES = DEFAULT_MAX_FRAME_BYTES
+
+/**
+ * Largest BigInt accepted in a call's arguments, in bits: 2^25 bits is
+ * ~10 million decimal digits. Decoding a BigInt costs ~3 ms per million bits
+ * of event loop, so the bound is checked on the raw bytes, before decoding.
+ */
+export const DEFAULT_MAX_BIGINT_BITS = 2 ** 25
+
+/**
+ * Largest BigInt accepted in any frame (results included), in bits: room for
+ * factorial(5,000,000), ~108 million bits, the largest the default limits allow.
+ */
+export const MAX_WIRE_BIGINT_BITS = 2 ** 27
+
+/** Deepest nesting of arrays and maps in a frame; the RPC envelope itself uses 2 levels. */
+export const MAX_FRAME_DEPTH = 64
+
+/**
+ * Most values in one frame. One wire byte can become a JS value of 8–80
+ * bytes, so this, not the frame size, bounds the memory a decode takes.
+ * 16 Mi lets a 2000×2000 matrix through as nested number arrays.
+ */
+export const MAX_FRAME_VALUES = 16 * 1024 * 1024
+
+/** Most arrays and maps in one frame (each costs a JS object, ~50 bytes or more). */
+export const MAX_FRAME_CONTAINERS = 1024 * 1024
+
+/**
+ * Inbound RPC streams one connection may hold open. A node opens one per
+ * peer; a few spare allow reconnects. Each may buffer up to one frame, so this
+ * times the frame limit bounds what one connection can make a node buffer.
+ */
+export const RPC_MAX_INBOUND_STREAMS = 8
+export const RPC_MAX_OUTBOUND_STREAMS = 16
+
+/** Inbound registry streams per connection: a peer pushes its record on one. */
+export const REGISTRY_MAX_INBOUND_STREAMS = 4
+export const REGISTRY_MAX_OUTBOUND_STREAMS = 4
+
+/**
+ * Per-peer call rate limit, a token bucket: each call takes a token; tokens
+ * refill at this rate per second, up to the burst. One peer on this 2-core
+ * machine peaks at ~20,000 `add` calls/s, so the default never slows honest
+ * use here while bounding what one peer can queue on a faster host.
+ * Over it: RATE_LIMITED (retryable).
+ */
+export const DEFAULT_RATE_LIMIT_PER_SECOND = 50_000
+export const DEFAULT_RATE_LIMIT_BURST = 50_000
+
+/**
+ * mDNS service name of a private mesh: `_mesh-<16 hex of a hash of the PSK>`.
+ * Nodes of different private meshes (and open nodes) then do not even
+ * discover each other, so they never waste dials that pnet would refuse.
+ */
+export const PSK_MDNS_TAG_PREFIX = '_mesh-'
+
+/** Environment variable naming the pre-shared key file for `mesh node/call/ls/peers`. */
+export const PSK_FILE_ENV = 'MESH_PSK_FILE'
+/**
+ * Remote objects. Handles and callbacks one peer may hold at this node at
+ * once: each pins an object in memory until it is released, so a peer that
+ * never releases is refused (LIMIT_EXCEEDED) instead of growing the heap.
+ */
+export const MAX_REFS_PER_PEER = 10_000
+/** How deep arguments and results are searched for functions and handles (a cycle stops here). */
+export const MAX_REF_DEPTH = 32
+/** MessagePack extension type carrying a handle or callback reference on the wire. */
+export const REF_EXTENSION_TYPE = 0x4d

@@ -71,6 +71,16 @@ export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', tru
 export const TaskTimeLimitError = defineError('TaskTimeLimitError', 'TIME_LIMIT')
 /** Bad configuration given to the node or the CLI. */
 export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
+/** This node's allow-list does not include the calling peer. */
+export const ForbiddenError = defineError('ForbiddenError', 'FORBIDDEN')
+/** The calling peer is over this node's per-peer call rate; try again shortly. */
+export const RateLimitedError = defineError('RateLimitedError', 'RATE_LIMITED', true)
+/** No object of that name is exposed (at the peer asked, or anywhere in the mesh). */
+export const UnknownObjectError = defineError('UnknownObjectError', 'UNKNOWN_OBJECT')
+/** The object has no exposed method of that name (private, internal or missing). */
+export const UnknownMethodError = defineError('UnknownMethodError', 'UNKNOWN_METHOD')
+/** The remote handle or callback was released (explicitly or by garbage collection). */
+export const HandleReleasedError = defineError('HandleReleasedError', 'HANDLE_RELEASED')
 
 const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
   ['NO_PROVIDER', NoProviderError],
@@ -86,7 +96,12 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['CANCELLED', CancelledError],
   ['NOT_RUNNING', NotRunningError],
   ['BAD_CONFIG', ConfigError],
-  ['TIME_LIMIT', TaskTimeLimitError]
+  ['TIME_LIMIT', TaskTimeLimitError],
+  ['FORBIDDEN', ForbiddenError],
+  ['RATE_LIMITED', RateLimitedError],
+  ['UNKNOWN_OBJECT', UnknownObjectError],
+  ['UNKNOWN_METHOD', UnknownMethodError],
+  ['HANDLE_RELEASED', HandleReleasedError]
 ])
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */

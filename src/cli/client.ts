@@ -1,10 +1,12 @@
 import type { MeshNode } from '../node/mesh-node.js'
+import { pskFile } from './security-options.js'
 
 export interface ClientOptions {
   timeout: number
   bootstrap?: string[]
   mdns: boolean
   key?: string
+  psk?: string
 }
 
 /**
@@ -18,7 +20,8 @@ export async function withClientNode<T> (options: ClientOptions, use: (node: Mes
     name: `mesh-cli-${process.pid}`,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
-    keyFile: options.key
+    keyFile: options.key,
+    psk: pskFile(options.psk)
   })
   try {
     return await use(node)

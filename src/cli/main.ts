@@ -11,6 +11,7 @@ function clientOptions (command: Command): Command {
     .option('--bootstrap <multiaddr...>', 'dial these peers directly (for networks mDNS does not reach)')
     .option('--no-mdns', 'do not discover peers by mDNS')
     .option('--key <file>', 'persistent identity key file (created if missing)')
+    .option('--psk <file>', 'pre-shared mesh key file for a private mesh (default: $MESH_PSK_FILE)')
     .option('--json', 'print a machine-readable JSON envelope', false)
 }
 
@@ -23,6 +24,7 @@ export function buildProgram (): Command {
   program.command('node')
     .description('run a node that joins the mesh and serves tasks, until SIGINT/SIGTERM')
     .option('--serve <tasks>', 'tasks to serve: built-ins (add,factorial,matmul) and/or module paths (./my-tasks.js), comma-separated')
+    .option('--expose <modules>', 'objects to expose: module paths (./examples/greeting/greeter.js), comma-separated; see docs/objects.md')
     .option('--name <name>', 'a human name shown in mesh ls and mesh peers')
     .option('--listen <multiaddr...>', 'addresses to listen on', ['/ip4/127.0.0.1/tcp/0'])
     .option('--workers <n>', 'worker threads for CPU-heavy tasks (default: cores - 1)', positiveInt('--workers'))
@@ -31,6 +33,10 @@ export function buildProgram (): Command {
     .option('--no-mdns', 'do not discover peers by mDNS')
     .option('--max-factorial <n>', 'largest n this node computes factorial for', positiveInt('--max-factorial'))
     .option('--max-matrix <n>', 'largest matrix side this node multiplies', positiveInt('--max-matrix'))
+    .option('--psk <file>', 'pre-shared mesh key file: a private mesh only nodes with this key can join (default: $MESH_PSK_FILE)')
+    .option('--allow <peer-id...>', 'only these peers may call this node (comma or space separated)')
+    .option('--allow-file <file>', 'only the peers listed in this file (one id per line, # comments) may call this node')
+    .option('--rate-limit <calls>', 'calls per second one peer may make here (also the burst)', positiveInt('--rate-limit'))
     .option('--json', 'print the ready line as JSON', false)
     .option('--task-time-limit <ms>', 'stop (terminate the worker of) any task running longer than this', positiveInt('--task-time-limit'))
     .option('--max-queue <n>', 'calls waiting for a worker before callers are told BUSY (default: 64 per worker)', nonNegativeInt('--max-queue'))
@@ -62,6 +68,14 @@ export function buildProgram (): Command {
     .action(async (opts) => {
       const { peersCommand } = await import('./commands/registry.js')
       await peersCommand(opts)
+    })
+
+  program.command('keygen')
+    .description('write a new pre-shared mesh key to <file> (use it with --psk or MESH_PSK_FILE)')
+    .argument('<file>', 'where to write the key; an existing file is not overwritten')
+    .action(async (file: string) => {
+      const { keygenCommand } = await import('./commands/keygen.js')
+      await keygenCommand(file)
     })
 
   program.command('demo')

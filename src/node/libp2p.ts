@@ -5,6 +5,7 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { MDNS_INTERVAL_MS } from '../constants.js'
@@ -14,6 +15,10 @@ export interface TransportOptions {
   listen: string[]
   /** Find peers by mDNS (default); off, peers are reached through `bootstrap` only. */
   mdns: boolean
+  /** A pre-shared key (pnet format): only peers with the same key can connect. */
+  psk?: Uint8Array
+  /** mDNS service name; a private mesh uses one derived from its key. */
+  mdnsServiceTag?: string
 }
 
 /**
@@ -29,7 +34,8 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: options.mdns ? [mdns({ interval: MDNS_INTERVAL_MS })] : [],
+    peerDiscovery: options.mdns ? [mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
+    ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
     connectionManager: {
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.

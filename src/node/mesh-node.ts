@@ -6,13 +6,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import {
   DEFAULT_CALL_TIMEOUT_MS, DEFAULT_LISTEN, DEFAULT_MAX_FACTORIAL_N, DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS,
+  DEFAULT_MAX_ARG_BYTES, DEFAULT_MAX_BIGINT_BITS, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_SECOND,
   DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_QUEUE_PER_WORKER
 } from '../constants.js'
 import { WorkGuard } from '../jobs/guard.js'
 import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from '../jobs/job.js'
 import type { LeaseOptions } from '../rpc/lease.js'
-import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError } from '../errors.js'
-import { loadScore, type NodeRecord, type TaskInfo } from '../registry/record.js'
+import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError, UnknownObjectError } from '../errors.js'
+import { ObjectService, isObjectCallName, isObjectRoute } from '../objects/service.js'
+import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
+import { loadScore, type NodeRecord, type ObjectInfo, type TaskInfo } from '../registry/record.js'
 import { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
@@ -23,6 +26,9 @@ import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport } from './libp2p.js'
+import { CallGuard } from '../security/guard.js'
+import { parseAllowList } from '../security/allow.js'
+import { loadPsk, mdnsServiceTag } from '../security/psk.js'
 
 const log = logger('mesh:node')
 
@@ -31,6 +37,14 @@ export interface MeshLimits extends TaskLimits {
   maxFrameBytes: number
   /** Calls one peer may have in flight here before it is answered BUSY. */
   maxInFlightPerPeer: number
+  /** Largest call (request frame) accepted from a peer, in bytes. */
+  maxArgBytes: number
+  /** Largest BigInt accepted in a call's arguments, in bits. */
+  maxBigIntBits: number
+  /** Calls per second one peer may make here (token bucket refill rate); over it: RATE_LIMITED. */
+  rateLimitPerSecond: number
+  /** Calls one peer may make at once before the rate applies (token bucket size). */
+  rateLimitBurst: number
 }
 
 export interface MeshNodeOptions {
@@ -58,6 +72,13 @@ export interface MeshNodeOptions {
   maxQueue?: number
   /** How long drain() waits for held calls by default, in ms. */
   drainTimeout?: number
+  /**
+   * A pre-shared mesh key (`mesh keygen` / pnet format), as bytes or the path
+   * of a key file: only nodes with the same key can connect or discover this one.
+   */
+  psk?: Uint8Array | string
+  /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
+  allow?: string[]
 }
 
 /**
@@ -93,6 +114,8 @@ export interface MeshNodeEvents {
   /** This node began or finished running a call for a peer (or itself). */
   'task:start': [task: string, from: string]
   'task:done': [task: string, from: string, error?: Error]
+  /** A one-way method of an exposed object (or a handle) failed; its caller was not waiting. */
+  'object:error': [object: string, method: string, from: string, error: Error]
 }
 
 export const DEFAULT_LIMITS: MeshLimits = {
@@ -100,7 +123,11 @@ export const DEFAULT_LIMITS: MeshLimits = {
   maxMatrixDim: DEFAULT_MAX_MATRIX_DIM,
   maxMatrixElements: DEFAULT_MAX_MATRIX_ELEMENTS,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  maxInFlightPerPeer: DEFAULT_MAX_IN_FLIGHT_PER_PEER
+  maxInFlightPerPeer: DEFAULT_MAX_IN_FLIGHT_PER_PEER,
+  maxArgBytes: DEFAULT_MAX_ARG_BYTES,
+  maxBigIntBits: DEFAULT_MAX_BIGINT_BITS,
+  rateLimitPerSecond: DEFAULT_RATE_LIMIT_PER_SECOND,
+  rateLimitBurst: DEFAULT_RATE_LIMIT_BURST
 }
 
 /**
@@ -117,7 +144,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private readonly seen = new Set<string>()
   private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
   /** Admission, time limits and draining of the work this node serves (src/jobs/guard.ts). */
-  private readonly guard: WorkGuard
+  private readonly work: WorkGuard
   private readonly drainTimeout: number
   private readonly jobHost: JobHost = {
     choose: (task, avoid) => this.providers(task).find(p => !avoid.has(p)),
@@ -127,6 +154,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       ? this.tasks.get(task)?.idempotent === true
       : this.registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true
   }
+  /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
+  private readonly objects: ObjectService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -142,8 +171,15 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.name = name
     this.limits = limits
     const workers = pool?.workers ?? 0
-    this.guard = new WorkGuard({ workers, maxQueue: reliability.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * Math.max(1, workers), taskTimeLimit: reliability.taskTimeLimit })
+    this.work = new WorkGuard({ workers, maxQueue: reliability.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * Math.max(1, workers), taskTimeLimit: reliability.taskTimeLimit })
     this.drainTimeout = reliability.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS
+    this.objects = new ObjectService({
+      libp2p,
+      registry,
+      call: async (peer, task, args, options) => rpc.call(peer, task, args, options),
+      running: () => this.running,
+      onError: (object, method, from, error) => { this.emit('object:error', object, method, from, error) }
+    })
   }
 
   static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {
@@ -160,11 +196,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         throw new ConfigError(`${key} must be a ${key === 'maxQueue' ? 'non-negative' : 'positive'} integer, got ${String(value)}`)
       }
     }
+    const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
+    const guard = new CallGuard({
+      allow: options.allow !== undefined ? parseAllowList(options.allow, 'allow') : undefined,
+      rateLimitPerSecond: limits.rateLimitPerSecond,
+      rateLimitBurst: limits.rateLimitBurst
+    })
     const tasks = await loadTasks(options.serve)
     const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
     let libp2p: Libp2p
     try {
-      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true })
+      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined })
     } catch (err: any) {
       throw new ConfigError(`cannot create the node: ${err.message}`)
     }
@@ -177,8 +219,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const rpc = new RpcService(libp2p, {
       maxFrameBytes: limits.maxFrameBytes,
       maxInFlightPerPeer: limits.maxInFlightPerPeer,
-      dispatch: (peer, call) => late.node!.execute(call, peer.toString()),
-      lease: options.lease
+      lease: options.lease,
+      admit: (peer) => { guard.admit(peer.toString()) },
+      argLimits: { maxArgBytes: limits.maxArgBytes, maxBigIntBits: limits.maxBigIntBits },
+      dispatch: (peer, call) => late.node!.execute(call, peer.toString())
     })
     const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits, options)
     late.node = node
@@ -187,6 +231,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async start (bootstrap: string[]): Promise<void> {
+    this.addRoute(isObjectRoute, (call, from) => this.objects.handle(call, from))
+    this.objects.start()
     await this.rpc.start()
     await this.registry.start()
     this.registry.on('change', (peer, record) => {
@@ -258,17 +304,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
    * left (their callers re-dispatch them).
    */
   async drain (options: { timeout?: number } = {}): Promise<boolean> {
-    if (!this.guard.draining) {
-      this.guard.draining = true
+    if (!this.work.draining) {
+      this.work.draining = true
       await this.registry.publishNow()
     }
-    return this.guard.idle(options.timeout ?? this.drainTimeout)
+    return this.work.idle(options.timeout ?? this.drainTimeout)
   }
 
-  get draining (): boolean { return this.guard.draining }
+  get draining (): boolean { return this.work.draining }
 
   /** Calls this node holds for callers (admitted and not finished). */
-  get holding (): number { return this.guard.holding }
+  get holding (): number { return this.work.holding }
 
   /** Parsing a peer id costs ~15 µs, a twentieth of a round trip: keep them while the peer is known. */
   private readonly peerIds = new Map<string, ReturnType<typeof peerIdFromString>>()
@@ -296,10 +342,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  /** Peers (and this node) serving `task`, least loaded first. */
+  /** Peers (and this node) serving `task` (or, for `object.method`, exposing the object), least loaded first. */
   providers (task: string): string[] {
+    if (isObjectCallName(task)) return this.objects.providers(task.slice(0, task.indexOf('.')))
     const candidates: Array<{ peer: string, score: number }> = []
-    if (this.tasks.has(task) && !this.guard.draining) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
+    if (this.tasks.has(task) && !this.work.draining) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
     for (const record of this.registry.peers()) {
       if (!record.tasks.some(t => t.name === task)) continue
       const mine = this.outstanding.get(record.peerId) ?? 0
@@ -328,6 +375,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         clearTimeout(unknownTimer)
         unknownTimer = setTimeout(() => {
           const known = [...new Set(this.registry.peers().flatMap(r => r.tasks.map(t => t.name)))].sort()
+          if (isObjectCallName(task)) {
+            const objects = [...new Set(this.objects.find().map(o => o.name))].sort()
+            finish(new UnknownObjectError(`no node in the mesh exposes "${task.slice(0, task.indexOf('.'))}"; objects exposed: ${objects.join(', ') || 'none'}`))
+            return
+          }
           finish(new UnknownTaskError(`no node in the mesh serves "${task}"; tasks served: ${known.join(', ') || 'none'}`))
         }, options.unknownAfter)
       }
@@ -398,12 +450,48 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.objects.stop()
     await this.rpc.stop()
     await this.registry.stop()
     // Abort connections first: a graceful close can wait 500 ms each.
     for (const connection of this.libp2p.getConnections()) connection.abort(new Error('node stopping'))
     await this.libp2p.stop()
     await this.pool?.destroy()
+  }
+
+  /**
+   * Expose `target` to the mesh under `name`: an object (instance mode
+   * `single`), or a class or factory `() => object` (`session`, `percall`).
+   * Only its public methods are callable (see docs/objects.md). The registry
+   * advertises it with `metadata` at once.
+   */
+  expose (name: string, target: object | (() => object), options: ExposeOptions = {}): void {
+    this.objects.expose(name, target, options)
+  }
+
+  /** Stop exposing `name`; its sessions are dropped. False if it was not exposed. */
+  unexpose (name: string): boolean {
+    return this.objects.unexpose(name)
+  }
+
+  /** A typed proxy to the object `name`, wherever in the mesh it is exposed: `await (await node.lookup<Greeter>('greeter')).welcomeMessage('John')`. */
+  async lookup<T = Record<string, (...args: any[]) => any>> (name: string, options: LookupOptions = {}): Promise<Remote<T>> {
+    return this.objects.lookup<T>(name, options)
+  }
+
+  /** Proxies to every object tagged with all of `tags`; waits (up to the timeout) for at least one. */
+  async lookupByMetadata<T = Record<string, (...args: any[]) => any>> (tags: string | string[], options: LookupOptions = {}): Promise<Array<Remote<T>>> {
+    return this.objects.lookupByMetadata<T>(tags, options)
+  }
+
+  /** The objects the mesh exposes now (this node's and its peers'), with all of `tags` if given. */
+  findObjects (tags?: string | string[]): ObjectEntry[] {
+    return this.objects.find(tags)
+  }
+
+  /** Counts of exposed objects, sessions and handles lent to peers. */
+  objectStats (): ObjectStats {
+    return this.objects.stats()
   }
 
   /** Serve call names that `match` with `handle` instead of the task table (see RouteHandler). */
@@ -423,7 +511,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     let args = task.params !== undefined ? checkParams(task.name, task.params, call.args) : call.args
     if (task.validate !== undefined) args = task.validate(args, this.limits)
     const pooled = task.mode === 'pool' && this.pool !== undefined
-    this.guard.admit(pooled)
+    this.work.admit(pooled)
     this.emit('task:start', task.name, from)
     try {
       let result: unknown
@@ -431,7 +519,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         result = await task.run(...args)
       } else {
         // The caller's cancel or timeout and the node's hard limit terminate the worker.
-        const limited = this.guard.limit(call.signal, call.meta.timeout)
+        const limited = this.work.limit(call.signal, call.meta.timeout)
         this.registry.publish()
         try {
           result = await this.pool!.run(task.name, args, limited.signal)
@@ -448,7 +536,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.emit('task:done', task.name, from, err)
       throw err
     } finally {
-      this.guard.release(pooled)
+      this.work.release(pooled)
     }
   }
 
@@ -457,17 +545,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return { ...load, workers: this.workers }
   }
 
-  private localOffer (): { name: string, tasks: TaskInfo[], objects: [], load: NodeRecord['load'] } {
+  private localOffer (): { name: string, tasks: TaskInfo[], objects: ObjectInfo[], load: NodeRecord['load'] } {
     return {
       name: this.name,
       // A draining node withdraws its tasks, so callers stop choosing it.
-      tasks: this.guard.draining ? [] : [...this.tasks.values()].map(t => {
+      tasks: this.work.draining ? [] : [...this.tasks.values()].map(t => {
         const info: TaskInfo = { name: t.name, args: formatParams(t.params) }
         if (t.description !== undefined) info.description = t.description
         if (t.idempotent === true) info.idempotent = true
         return info
       }),
-      objects: [],
+      objects: this.objects.offer(),
       load: this.localLoad()
     }
   }

@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events'
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { decode, encode } from '../codec.js'
-import { LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_PROTOCOL } from '../constants.js'
+import {
+  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_MAX_INBOUND_STREAMS,
+  REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL
+} from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
 import { openRecord, signRecord, type LoadInfo, type NodeRecord, type ObjectInfo, type TaskInfo } from './record.js'
 
@@ -52,8 +55,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
   async start (): Promise<void> {
     this.running = true
     await this.libp2p.handle(REGISTRY_PROTOCOL, (stream, connection) => { this.receive(stream, connection) }, {
-      maxInboundStreams: 4,
-      maxOutboundStreams: 4
+      maxInboundStreams: REGISTRY_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: REGISTRY_MAX_OUTBOUND_STREAMS
     })
     this.libp2p.addEventListener('peer:connect', this.onConnect)
     this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
@@ -164,6 +167,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
     // Records are verified one at a time, in order, so a slow verify cannot
     // let an older record overtake a newer one.
     let chain = Promise.resolve()
+    // A peer that stops writing will push nothing more: free the stream slot.
+    stream.addEventListener('remoteCloseWrite', () => { void chain.then(async () => { await stream.close() }).catch(() => {}) })
     stream.addEventListener('message', (evt) => {
       let frames: Uint8Array[]
       try {

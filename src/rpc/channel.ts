@@ -1,10 +1,11 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { decode, encode } from '../codec.js'
+import { encode } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
 import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
+import { decodeRpcFrame, refusedRequestId, type ArgumentLimits } from '../security/wire.js'
 
 const log = logger('mesh:rpc')
 
@@ -52,6 +53,8 @@ export interface RpcChannelInit {
   lease?: LeaseOptions | false
   /** The peer was silent for a whole lease while we waited on it; the channel is already closed. */
   onLeaseLapsed?: () => void
+  /** Limits on the requests the peer sends, checked before they are decoded (see src/security/wire.ts). */
+  argLimits?: ArgumentLimits
 }
 
 /**
@@ -71,6 +74,7 @@ export class RpcChannel {
   private closed = false
   private heard = 0
   private readonly lease?: LeaseKeeper
+  private remoteEnded = false
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
     this.decoder = new FrameDecoder(init.maxFrameBytes)
@@ -89,6 +93,7 @@ export class RpcChannel {
         lapse: (silentMs) => { this.leaseLapsed(silentMs) }
       })
     }
+    stream.addEventListener('remoteCloseWrite', () => { this.onRemoteEnded() })
   }
 
   get isOpen (): boolean { return !this.closed }
@@ -194,8 +199,10 @@ export class RpcChannel {
     for (const frame of frames) {
       let message: unknown
       try {
-        message = decode(frame)
+        message = decodeRpcFrame(frame, this.init.argLimits)
       } catch (err: any) {
+        const refused = refusedRequestId(err, frame)
+        if (refused !== undefined) { this.send([Kind.Error, refused, errorToWire(err)]); continue }
         this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
         return
       }
@@ -203,7 +210,12 @@ export class RpcChannel {
         this.protocolViolation(new BadFrameError('frame is not a mesh RPC message'))
         return
       }
-      this.onMessage(message)
+      try {
+        this.onMessage(message)
+      } catch (err: any) {
+        // An exception escaping a stream listener would be uncaught and end the process.
+        log.error('handling a %d frame failed: %s', message[0], err.message)
+      }
     }
   }
 
@@ -249,6 +261,7 @@ export class RpcChannel {
       this.serving.delete(id)
       // A cancelled call's outcome is not wanted; the caller already moved on.
       if (!controller.signal.aborted) this.send(message)
+      if (this.remoteEnded) this.closeWhenIdle()
     }
     let outcome: unknown
     try {
@@ -274,6 +287,25 @@ export class RpcChannel {
     this.onClosed(`the peer was silent for ${silentMs} ms: its lease lapsed`)
     this.stream.abort(new PeerGoneError('lease lapsed'))
     this.init.onLeaseLapsed?.()
+  }
+
+  /**
+   * The peer closed its side for writing: it can send no more requests and no
+   * answers to ours. Fail our calls now, answer its calls still running, then
+   * close, so a half-closed stream never lingers holding a stream slot.
+   */
+  private onRemoteEnded (): void {
+    this.remoteEnded = true
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id)?.reject(new PeerGoneError('the peer closed the call stream before it answered'))
+    }
+    this.closeWhenIdle()
+  }
+
+  private closeWhenIdle (): void {
+    if (this.closed || this.serving.size > 0) return
+    // After the flush already queued for the last answers.
+    queueMicrotask(() => { void this.close() })
   }
 
   private onClosed (reason = 'the connection to the peer closed before it answered'): void {

@@ -1,9 +1,10 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { RPC_PROTOCOL } from '../constants.js'
+import { RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, RPC_PROTOCOL } from '../constants.js'
 import { BusyError, PeerGoneError } from '../errors.js'
 import { RpcChannel, type CallOptions, type IncomingCall } from './channel.js'
 import type { LeaseOptions } from './lease.js'
+import type { ArgumentLimits } from '../security/wire.js'
 
 const log = logger('mesh:rpc')
 
@@ -16,6 +17,10 @@ export interface RpcServiceInit {
   dispatch: Dispatcher
   /** Heartbeats and lease watching on every channel; false turns them off. */
   lease?: LeaseOptions | false
+  /** Checked before each call from a peer is counted or run; throws to refuse it (allow-list, rate limit). */
+  admit?: (peer: PeerId, call: IncomingCall) => void
+  /** Limits on the arguments peers send, checked on the raw frame. */
+  argLimits?: ArgumentLimits
 }
 
 /**
@@ -32,8 +37,8 @@ export class RpcService {
 
   async start (): Promise<void> {
     await this.libp2p.handle(RPC_PROTOCOL, (stream, connection) => { this.accept(stream, connection) }, {
-      maxInboundStreams: 16,
-      maxOutboundStreams: 16
+      maxInboundStreams: RPC_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: RPC_MAX_OUTBOUND_STREAMS
     })
   }
 
@@ -67,6 +72,7 @@ export class RpcService {
         const stream = await this.libp2p.dialProtocol(peer, RPC_PROTOCOL, { signal })
         return new RpcChannel(stream, {
           maxFrameBytes: this.init.maxFrameBytes,
+          argLimits: this.init.argLimits,
           handler: (call) => this.dispatch(peer, call),
           onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) },
           lease: this.init.lease,
@@ -85,6 +91,7 @@ export class RpcService {
     const peer = connection.remotePeer
     const channel: RpcChannel = new RpcChannel(stream, {
       maxFrameBytes: this.init.maxFrameBytes,
+      argLimits: this.init.argLimits,
       handler: (call) => this.dispatch(peer, call),
       onClose: () => { this.inbound.delete(channel) },
       lease: this.init.lease,
@@ -105,6 +112,7 @@ export class RpcService {
   }
 
   private dispatch (peer: PeerId, call: IncomingCall): unknown {
+    this.init.admit?.(peer, call)
     const key = peer.toString()
     const count = this.inFlight.get(key) ?? 0
     if (count >= this.init.maxInFlightPerPeer) {

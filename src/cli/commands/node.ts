@@ -2,6 +2,7 @@ import type { MeshLimits } from '../../node/mesh-node.js'
 
 export interface NodeCommandOptions {
   serve?: string
+  expose?: string
   name?: string
   listen?: string[]
   workers?: number
@@ -10,6 +11,10 @@ export interface NodeCommandOptions {
   bootstrap?: string[]
   maxFactorial?: number
   maxMatrix?: number
+  psk?: string
+  allow?: string[]
+  allowFile?: string
+  rateLimit?: number
   json: boolean
   taskTimeLimit?: number
   maxQueue?: number
@@ -22,6 +27,8 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   const limits: Partial<MeshLimits> = {}
   if (options.maxFactorial !== undefined) limits.maxFactorialN = options.maxFactorial
   if (options.maxMatrix !== undefined) limits.maxMatrixDim = options.maxMatrix
+  if (options.rateLimit !== undefined) { limits.rateLimitPerSecond = options.rateLimit; limits.rateLimitBurst = options.rateLimit }
+  const { pskFile, allowList } = await import('../security-options.js')
   const node = await createMeshNode({
     serve: options.serve,
     name: options.name,
@@ -33,8 +40,20 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     limits,
     taskTimeLimit: options.taskTimeLimit,
     maxQueue: options.maxQueue,
-    drainTimeout: options.drainTimeout
+    drainTimeout: options.drainTimeout,
+    psk: pskFile(options.psk),
+    allow: await allowList(options.allow, options.allowFile)
   })
+  if (options.expose !== undefined) {
+    const { exposeModules } = await import('../../objects/module.js')
+    try {
+      await exposeModules(node, options.expose)
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
+  const objects = node.findObjects().filter(o => o.peerId === node.peerId)
   const say = (line: string): void => { if (!options.json) process.stderr.write(line + '\n') }
   // Handlers go in before the ready line: a signal sent the moment a
   // supervisor reads it must stop the node cleanly, not kill it.
@@ -59,13 +78,14 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   node.on('peer:leave', (id) => { say(`peer left: ${id}`) })
 
   if (options.json) {
-    process.stdout.write(JSON.stringify({ event: 'ready', name: node.name, peerId: node.peerId, addresses: node.addresses, serving: node.served, workers: node.workers }) + '\n')
+    process.stdout.write(JSON.stringify({ event: 'ready', name: node.name, peerId: node.peerId, addresses: node.addresses, serving: node.served, objects: objects.map(o => o.name), workers: node.workers }) + '\n')
   } else {
     process.stdout.write([
       `mesh node ${node.name}`,
       `peer id:   ${node.peerId}`,
       ...node.addresses.map(a => `listening: ${a}`),
-      `serving:   ${node.served.join(', ') || 'nothing (a client node)'}`,
+      `serving:   ${node.served.join(', ') || (objects.length > 0 ? 'no tasks' : 'nothing (a client node)')}`,
+      ...(objects.length > 0 ? [`exposing:  ${objects.map(o => o.metadata.length > 0 ? `${o.name} (${o.metadata.join(', ')})` : o.name).join(', ')}`] : []),
       `workers:   ${node.workers}`,
       'ready'
     ].join('\n') + '\n')
