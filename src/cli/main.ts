@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { MeshError } from '../errors.js'
-import { positiveInt } from './args.js'
+import { nonNegativeInt, positiveInt } from './args.js'
 
 const DEFAULT_TIMEOUT_MS = 10_000
 
@@ -38,6 +38,9 @@ export function buildProgram (): Command {
     .option('--allow-file <file>', 'only the peers listed in this file (one id per line, # comments) may call this node')
     .option('--rate-limit <calls>', 'calls per second one peer may make here (also the burst)', positiveInt('--rate-limit'))
     .option('--json', 'print the ready line as JSON', false)
+    .option('--task-time-limit <ms>', 'stop (terminate the worker of) any task running longer than this', positiveInt('--task-time-limit'))
+    .option('--max-queue <n>', 'calls waiting for a worker before callers are told BUSY (default: 64 per worker)', nonNegativeInt('--max-queue'))
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long to finish held calls before handing them back', positiveInt('--drain-timeout'))
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)
@@ -46,7 +49,8 @@ export function buildProgram (): Command {
   clientOptions(program.command('call')
     .description('call a task somewhere in the mesh and print its result')
     .argument('<task>', 'task name, e.g. add, factorial, matmul')
-    .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings'))
+    .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings')
+    .option('--retries <n>', 're-dispatches after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
     .action(async (task: string, args: string[], opts) => {
       const { callCommand } = await import('./commands/call.js')
       await callCommand(task, args, opts)

@@ -4,6 +4,7 @@ import { renderResult, toJson } from '../format.js'
 
 export interface CallCommandOptions extends ClientOptions {
   json: boolean
+  retries?: number
 }
 
 /** After peers are known, how long to wait for a provider of an unknown task before saying so. */
@@ -17,7 +18,7 @@ export async function callCommand (task: string, words: string[], options: CallC
     const onSigint = (): void => { controller.abort() }
     process.once('SIGINT', onSigint)
     try {
-      const result = await node.callWith(task, args, { timeout: options.timeout, signal: controller.signal, unknownAfter: UNKNOWN_TASK_GRACE_MS })
+      const result = await node.callWith(task, args, { timeout: options.timeout, retries: options.retries, signal: controller.signal, unknownAfter: UNKNOWN_TASK_GRACE_MS })
       const out = options.json
         ? toJson({ ok: true, task, result, ms: Math.round((performance.now() - started) * 1000) / 1000 })
         : renderResult(result)
