@@ -107,6 +107,31 @@ export const STEAL_PROGRESS_MS = 100
 /** A thief keeps the shared data (matmul's B) of at most this many jobs, and forgets a job's data after STEAL_SHARED_TTL_MS unused. */
 export const STEAL_MAX_CACHED_JOBS = 4
 export const STEAL_SHARED_TTL_MS = 60_000
+/**
+ * Leases (see docs/reliability.md). A provider holding calls on a channel
+ * sends a heartbeat this often; a caller waiting on a channel that has heard
+ * nothing for LEASE_TIMEOUT_MS treats the provider as hung: it aborts the
+ * connection and re-dispatches. A dead process is noticed sooner, when its
+ * connection resets. 6 renewals per lease tolerate GC pauses and a loaded
+ * machine; a false lapse costs a retry, never a lost call.
+ */
+export const LEASE_RENEW_MS = 250
+export const LEASE_TIMEOUT_MS = 1_500
+
+/** Re-dispatches of one job after a retryable failure (BUSY, draining, connection lost, lease lapsed). */
+export const DEFAULT_RETRIES = 3
+/** Backoff between attempts when no other provider is free: full jitter over base·2^n, capped. */
+export const RETRY_BACKOFF_BASE_MS = 50
+export const RETRY_BACKOFF_MAX_MS = 1_000
+
+/**
+ * Calls waiting for a worker beyond those running, per worker, before a node
+ * answers BUSY. Bounds a node's memory under a flood; callers spread out.
+ */
+export const DEFAULT_QUEUE_PER_WORKER = 64
+
+/** Longest a draining node (SIGTERM) waits for the calls it holds before handing the rest back. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000
 // ---- Security limits (docs/security.md lists each with its default) ----
 
 /**

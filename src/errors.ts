@@ -67,6 +67,8 @@ export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED')
 export const CancelledError = defineError('CancelledError', 'CANCELLED')
 /** The node is stopping or stopped. */
 export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
+/** The provider stopped the task at its hard time limit (its worker thread was terminated). */
+export const TaskTimeLimitError = defineError('TaskTimeLimitError', 'TIME_LIMIT')
 /** Bad configuration given to the node or the CLI. */
 export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
 /** This node's allow-list does not include the calling peer. */
@@ -94,6 +96,7 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['CANCELLED', CancelledError],
   ['NOT_RUNNING', NotRunningError],
   ['BAD_CONFIG', ConfigError],
+  ['TIME_LIMIT', TaskTimeLimitError],
   ['FORBIDDEN', ForbiddenError],
   ['RATE_LIMITED', RateLimitedError],
   ['UNKNOWN_OBJECT', UnknownObjectError],

@@ -33,3 +33,12 @@ export function positiveInt (name: string): (value: string) => number {
     return n
   }
 }
+
+/** Parse an integer option ≥ 0, with an error that names the option. */
+export function nonNegativeInt (name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new BadArgumentError(`${name} must be an integer ≥ 0, got "${value}"`)
+    return n
+  }
+}

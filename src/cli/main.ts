@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { MeshError } from '../errors.js'
-import { positiveInt } from './args.js'
+import { nonNegativeInt, positiveInt } from './args.js'
 
 const DEFAULT_TIMEOUT_MS = 10_000
 
@@ -43,6 +43,9 @@ export function buildProgram (): Command {
     .addOption(new Option('--split-threshold <cost>', 'split calls from this cost up (testing)').argParser(positiveInt('--split-threshold')).hideHelp())
     .addOption(new Option('--split-alone', 'split heavy calls even with no peer to share them (testing, benchmarks)').hideHelp())
     .addOption(new Option('--steal-silence <ms>', 'take chunks back from a thief silent this long (testing)').argParser(positiveInt('--steal-silence')).hideHelp())
+    .option('--task-time-limit <ms>', 'stop (terminate the worker of) any task running longer than this', positiveInt('--task-time-limit'))
+    .option('--max-queue <n>', 'calls waiting for a worker before callers are told BUSY (default: 64 per worker)', nonNegativeInt('--max-queue'))
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long to finish held calls before handing them back', positiveInt('--drain-timeout'))
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)
@@ -52,7 +55,8 @@ export function buildProgram (): Command {
     .description('call a task somewhere in the mesh and print its result')
     .argument('<task>', 'task name, e.g. add, factorial, matmul')
     .argument('[args...]', 'arguments: integers, decimals, JSON, true/false or strings')
-    .option('--stats', 'after the result, print per-peer chunks, steals and time of a split job (stderr, or in the --json envelope)', false))
+    .option('--stats', 'after the result, print per-peer chunks, steals and time of a split job (stderr, or in the --json envelope)', false)
+    .option('--retries <n>', 're-dispatches after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
     .action(async (task: string, args: string[], opts) => {
       const { callCommand } = await import('./commands/call.js')
       await callCommand(task, args, opts)

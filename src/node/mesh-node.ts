@@ -6,8 +6,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import {
   DEFAULT_CALL_TIMEOUT_MS, DEFAULT_LISTEN, DEFAULT_MAX_FACTORIAL_N, DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_IN_FLIGHT_PER_PEER, DEFAULT_MAX_MATRIX_DIM, DEFAULT_MAX_MATRIX_ELEMENTS,
-  DEFAULT_MAX_ARG_BYTES, DEFAULT_MAX_BIGINT_BITS, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_SECOND
+  DEFAULT_MAX_ARG_BYTES, DEFAULT_MAX_BIGINT_BITS, DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_SECOND,
+  DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_QUEUE_PER_WORKER
 } from '../constants.js'
+import { WorkGuard } from '../jobs/guard.js'
+import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from '../jobs/job.js'
+import type { LeaseOptions } from '../rpc/lease.js'
 import { ConfigError, NoProviderError, NotRunningError, TimeoutError, UnknownTaskError, CancelledError, UnknownObjectError } from '../errors.js'
 import { ObjectService, isObjectCallName, isObjectRoute } from '../objects/service.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
@@ -63,6 +67,14 @@ export interface MeshNodeOptions {
   limits?: Partial<MeshLimits>
   /** Work stealing of split jobs: chunk count, split threshold, throttle (docs/work-stealing.md). */
   steal?: StealOptions
+  /** Lease heartbeats and watching on RPC channels (docs/reliability.md); false turns them off. */
+  lease?: LeaseOptions | false
+  /** Hard limit on one pool task's run time here, in ms: its worker thread is terminated. Default: none. */
+  taskTimeLimit?: number
+  /** Calls that may wait for a worker beyond those running before callers are answered BUSY; default 64 per worker. */
+  maxQueue?: number
+  /** How long drain() waits for held calls by default, in ms. */
+  drainTimeout?: number
   /**
    * A pre-shared mesh key (`mesh keygen` / pnet format), as bytes or the path
    * of a key file: only nodes with the same key can connect or discover this one.
@@ -80,7 +92,7 @@ export interface MeshNodeOptions {
  */
 export type RouteHandler = (call: IncomingCall, from: string) => unknown
 
-export interface MeshCallOptions extends CallOptions {
+export interface MeshCallOptions extends CallOptions, Omit<SubmitOptions, 'signal' | 'timeout' | 'onProgress' | 'unknownAfter'> {
   /**
    * When peers are known but none serves the task, fail with UNKNOWN_TASK
    * after this many ms of no registry change instead of waiting the whole
@@ -136,6 +148,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
   /** Work stealing of split jobs; present when the node serves a splittable task on a worker pool. */
   steal?: StealService
+  /** Admission, time limits and draining of the work this node serves (src/jobs/guard.ts). */
+  private readonly work: WorkGuard
+  private readonly drainTimeout: number
+  private readonly jobHost: JobHost = {
+    choose: (task, avoid) => this.providers(task).find(p => !avoid.has(p)),
+    waitForProvider: async (task, options) => this.waitForProvider(task, options),
+    run: async (provider, task, args, options) => this.attempt(provider, task, args, options),
+    idempotent: (task, provider) => provider === this.peerId
+      ? this.tasks.get(task)?.idempotent === true
+      : this.registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true
+  }
   /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
   private readonly objects: ObjectService
 
@@ -146,11 +169,15 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     readonly registry: Registry,
     private readonly rpc: RpcService,
     name: string,
-    limits: MeshLimits
+    limits: MeshLimits,
+    reliability: { taskTimeLimit?: number, maxQueue?: number, drainTimeout?: number } = {}
   ) {
     super()
     this.name = name
     this.limits = limits
+    const workers = pool?.workers ?? 0
+    this.work = new WorkGuard({ workers, maxQueue: reliability.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * Math.max(1, workers), taskTimeLimit: reliability.taskTimeLimit })
+    this.drainTimeout = reliability.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS
     this.objects = new ObjectService({
       libp2p,
       registry,
@@ -167,6 +194,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
     if (options.workers !== undefined && (!Number.isSafeInteger(options.workers) || options.workers < 1)) {
       throw new ConfigError(`workers must be a positive integer, got ${String(options.workers)}`)
+    }
+    for (const key of ['taskTimeLimit', 'maxQueue', 'drainTimeout'] as const) {
+      const value = options[key]
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < (key === 'maxQueue' ? 0 : 1))) {
+        throw new ConfigError(`${key} must be a ${key === 'maxQueue' ? 'non-negative' : 'positive'} integer, got ${String(value)}`)
+      }
     }
     const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
     const guard = new CallGuard({
@@ -191,11 +224,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const rpc = new RpcService(libp2p, {
       maxFrameBytes: limits.maxFrameBytes,
       maxInFlightPerPeer: limits.maxInFlightPerPeer,
+      lease: options.lease,
       admit: (peer) => { guard.admit(peer.toString()) },
       argLimits: { maxArgBytes: limits.maxArgBytes, maxBigIntBits: limits.maxBigIntBits },
       dispatch: (peer, call) => late.node!.execute(call, peer.toString())
     })
-    const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits)
+    const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits, options)
     late.node = node
     if (pool !== undefined && [...tasks.values()].some(t => t.split !== undefined)) {
       const steal = new StealService({
@@ -221,6 +255,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.registry.on('change', (peer, record) => {
       if (record === undefined) {
         this.seen.delete(peer)
+        this.peerIds.delete(peer)
         this.emit('peer:leave', peer)
       } else if (this.seen.has(peer)) {
         this.emit('peer:update', record)
@@ -263,19 +298,60 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return this.callWith<T>(task, args)
   }
 
-  /** `call` with options: timeout, cancellation signal, progress. */
+  /** `call` with options: timeout, retries, cancellation signal, progress. The simple form of submit(). */
   async callWith<T = unknown> (task: string, args: unknown[], options: MeshCallOptions = {}): Promise<T> {
+    return this.submit<T>(task, args, options).result()
+  }
+
+  /**
+   * Run `task` somewhere in the mesh and get a handle on it: status, progress
+   * events, result, cancel. Retries on other providers when a call is refused
+   * or its provider dies or hangs (see docs/reliability.md).
+   */
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> {
     if (!this.running) throw new NotRunningError('the node is stopped')
-    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
-    const deadline = Date.now() + timeout
-    const provider = await this.waitForProvider(task, { ...options, timeout })
-    const remaining = Math.max(1, deadline - Date.now())
+    return new Job<T>(this.jobHost, task, args, options)
+  }
+
+  /**
+   * Stop taking new work: withdraw this node's tasks from its registry
+   * record (callers go elsewhere; calls still arriving are refused as
+   * retryable NOT_RUNNING) and wait up to `timeout` ms for the calls it
+   * holds. Resolves true if they all finished; stop() then hands back any
+   * left (their callers re-dispatch them).
+   */
+  async drain (options: { timeout?: number } = {}): Promise<boolean> {
+    if (!this.work.draining) {
+      this.work.draining = true
+      await this.registry.publishNow()
+    }
+    return this.work.idle(options.timeout ?? this.drainTimeout)
+  }
+
+  get draining (): boolean { return this.work.draining }
+
+  /** Calls this node holds for callers (admitted and not finished). */
+  get holding (): number { return this.work.holding }
+
+  /** Parsing a peer id costs ~15 µs, a twentieth of a round trip: keep them while the peer is known. */
+  private readonly peerIds = new Map<string, ReturnType<typeof peerIdFromString>>()
+  private peerIdOf (peer: string): ReturnType<typeof peerIdFromString> {
+    let id = this.peerIds.get(peer)
+    if (id === undefined) {
+      id = peerIdFromString(peer)
+      if (this.registry.get(peer) !== undefined) this.peerIds.set(peer, id)
+    }
+    return id
+  }
+
+  /** One attempt of a job on one provider. */
+  private async attempt (provider: string, task: string, args: unknown[], options: AttemptOptions): Promise<unknown> {
     if (provider === this.peerId) {
-      return await this.execute({ task, args, meta: { timeout: remaining }, signal: options.signal ?? new AbortController().signal, progress: options.onProgress ?? (() => {}) }, this.peerId) as T
+      return await this.execute({ task, args, meta: { timeout: options.timeout, job: options.job }, signal: options.signal(), progress: options.onProgress }, this.peerId)
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await this.rpc.call(peerIdFromString(provider), task, args, { ...options, timeout: remaining }) as T
+      return await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, onProgress: options.onProgress, cancelHook: options.cancelHook })
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)
@@ -287,7 +363,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   providers (task: string): string[] {
     if (isObjectCallName(task)) return this.objects.providers(task.slice(0, task.indexOf('.')))
     const candidates: Array<{ peer: string, score: number }> = []
-    if (this.tasks.has(task)) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
+    if (this.tasks.has(task) && !this.work.draining) candidates.push({ peer: this.peerId, score: loadScore(this.localLoad()) - 0.5 })
     for (const record of this.registry.peers()) {
       if (!record.tasks.some(t => t.name === task)) continue
       const mine = this.outstanding.get(record.peerId) ?? 0
@@ -452,19 +528,25 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
     let args = task.params !== undefined ? checkParams(task.name, task.params, call.args) : call.args
     if (task.validate !== undefined) args = task.validate(args, this.limits)
+    const pooled = task.mode === 'pool' && this.pool !== undefined
+    this.work.admit(pooled)
     this.emit('task:start', task.name, from)
     try {
       let result: unknown
-      const split = this.steal?.tryRun(task, args, call)
-      if (split !== undefined) {
-        result = await split
-      } else if (task.mode === 'inline' || this.pool === undefined) {
+      if (!pooled) {
         result = await task.run(...args)
       } else {
+        // The caller's cancel or timeout and the node's hard limit terminate the worker.
+        const limited = this.work.limit(call.signal, call.meta.timeout)
         this.registry.publish()
         try {
-          result = await this.pool.run(task.name, args, call.signal)
+          // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/scheduler/steal.ts).
+          const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
+          result = split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
+        } catch (err) {
+          throw limited.signal.aborted && limited.signal.reason instanceof Error ? limited.signal.reason : err
         } finally {
+          limited.dispose()
           this.registry.publish()
         }
       }
@@ -473,6 +555,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     } catch (err: any) {
       this.emit('task:done', task.name, from, err)
       throw err
+    } finally {
+      this.work.release(pooled)
     }
   }
 
@@ -486,9 +570,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private localOffer (): { name: string, tasks: TaskInfo[], objects: ObjectInfo[], load: NodeRecord['load'] } {
     return {
       name: this.name,
-      tasks: [...this.tasks.values()].map(t => {
+      // A draining node withdraws its tasks, so callers stop choosing it.
+      tasks: this.work.draining ? [] : [...this.tasks.values()].map(t => {
         const info: TaskInfo = { name: t.name, args: formatParams(t.params) }
         if (t.description !== undefined) info.description = t.description
+        if (t.idempotent === true) info.idempotent = true
         return info
       }),
       objects: this.objects.offer(),

@@ -9,6 +9,8 @@ export interface TaskInfo {
   /** Human summary of the arguments, e.g. `n: integer ≥ 0`. */
   args: string
   description?: string
+  /** The task may run twice (at-least-once): a caller re-dispatches it when its provider dies mid-call. */
+  idempotent?: boolean
 }
 
 /** What a node says about an object it exposes. */

@@ -15,12 +15,16 @@ export const enum Kind {
   /** [Cancel, id] — the caller gave up; stop the work. */
   Cancel = 4,
   /** [Progress, id, data] — a running call reports progress. */
-  Progress = 5
+  Progress = 5,
+  /** [Heartbeat, 0] — the sender is alive and serving: renews the lease on every call it holds. */
+  Heartbeat = 6
 }
 
 export interface CallMeta {
   /** Milliseconds the caller will wait; the provider may stop work after it. */
   timeout?: number
+  /** The caller's job id, the same on every attempt of one job (see src/jobs/). */
+  job?: string
 }
 
 export type RequestMessage = [Kind.Request, number, string, unknown[], CallMeta | undefined]
@@ -28,7 +32,8 @@ export type ResultMessage = [Kind.Result, number, unknown]
 export type ErrorMessage = [Kind.Error, number, WireError]
 export type CancelMessage = [Kind.Cancel, number]
 export type ProgressMessage = [Kind.Progress, number, unknown]
-export type Message = RequestMessage | ResultMessage | ErrorMessage | CancelMessage | ProgressMessage
+export type HeartbeatMessage = [Kind.Heartbeat, number]
+export type Message = RequestMessage | ResultMessage | ErrorMessage | CancelMessage | ProgressMessage | HeartbeatMessage
 
 /** Check the shape of a decoded frame; anything else is a protocol violation. */
 export function isMessage (m: unknown): m is Message {
@@ -39,6 +44,7 @@ export function isMessage (m: unknown): m is Message {
     case Kind.Error: return m.length === 3 && m[2] != null && typeof m[2] === 'object'
     case Kind.Cancel: return m.length === 2
     case Kind.Progress: return m.length === 3
+    case Kind.Heartbeat: return m.length === 2
     default: return false
   }
 }

@@ -3,6 +3,7 @@ import { logger } from '@libp2p/logger'
 import { RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, RPC_PROTOCOL } from '../constants.js'
 import { BusyError, PeerGoneError } from '../errors.js'
 import { RpcChannel, type CallOptions, type IncomingCall } from './channel.js'
+import type { LeaseOptions } from './lease.js'
 import type { ArgumentLimits } from '../security/wire.js'
 
 const log = logger('mesh:rpc')
@@ -14,6 +15,8 @@ export interface RpcServiceInit {
   maxFrameBytes: number
   maxInFlightPerPeer: number
   dispatch: Dispatcher
+  /** Heartbeats and lease watching on every channel; false turns them off. */
+  lease?: LeaseOptions | false
   /** Checked before each call from a peer is counted or run; throws to refuse it (allow-list, rate limit). */
   admit?: (peer: PeerId, call: IncomingCall) => void
   /** Limits on the arguments peers send, checked on the raw frame. */
@@ -71,7 +74,9 @@ export class RpcService {
           maxFrameBytes: this.init.maxFrameBytes,
           argLimits: this.init.argLimits,
           handler: (call) => this.dispatch(peer, call),
-          onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) }
+          onClose: () => { if (this.outbound.get(key) === pending) this.outbound.delete(key) },
+          lease: this.init.lease,
+          onLeaseLapsed: () => { this.leaseLapsed(peer) }
         })
       } catch (err: any) {
         this.outbound.delete(key)
@@ -88,10 +93,22 @@ export class RpcService {
       maxFrameBytes: this.init.maxFrameBytes,
       argLimits: this.init.argLimits,
       handler: (call) => this.dispatch(peer, call),
-      onClose: () => { this.inbound.delete(channel) }
+      onClose: () => { this.inbound.delete(channel) },
+      lease: this.init.lease,
+      onLeaseLapsed: () => { this.leaseLapsed(peer) }
     })
     this.inbound.add(channel)
     log('serving calls from %p', peer)
+  }
+
+  /**
+   * A peer that lets a lease lapse is treated as dead: its connections are
+   * closed, so the registry drops its record and no caller picks it (nor
+   * hangs dialing it) until it comes back and reconnects.
+   */
+  private leaseLapsed (peer: PeerId): void {
+    log('lease of %p lapsed: closing its connections', peer)
+    for (const connection of this.libp2p.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
   }
 
   private dispatch (peer: PeerId, call: IncomingCall): unknown {

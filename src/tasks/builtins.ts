@@ -16,6 +16,7 @@ export const add: TaskDefinition = {
   description: 'x + y (exact when either is a bigint)',
   params: [{ name: 'x', type: 'numeric' }, { name: 'y', type: 'numeric' }],
   mode: 'inline',
+  idempotent: true,
   validate: ([x, y]) => {
     if (typeof x === typeof y) return [x, y]
     const mixedNumber = typeof x === 'number' ? x : y as number
@@ -31,6 +32,7 @@ export const factorial: TaskDefinition = {
   description: 'n! exactly, as a big integer',
   params: [{ name: 'n', type: 'integer' }],
   mode: 'pool',
+  idempotent: true,
   validate: ([n], limits) => {
     const value = Number(n)
     if (value < 0) throw new BadArgumentError(`factorial: n must be ≥ 0, got ${String(n)}`)
@@ -57,6 +59,7 @@ export const matmul: TaskDefinition = {
   description: 'matmul(m, n): random A (m×n) · B (n×m); matmul(a, b): a · b',
   params: [{ name: 'm|a', type: 'any' }, { name: 'n|b', type: 'any' }],
   mode: 'pool',
+  idempotent: true,
   validate: ([first, second], limits) => {
     if (typeof first === 'number' || typeof first === 'bigint') {
       const dims = [first, second].map((d, i) => {

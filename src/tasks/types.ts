@@ -49,6 +49,13 @@ export interface TaskDefinition {
    * function (not from a module) can only run inline.
    */
   mode?: 'inline' | 'pool'
+  /**
+   * True when running the task twice is harmless (a pure function). Then a
+   * caller whose provider died or hung mid-call re-runs it elsewhere
+   * (at-least-once); otherwise such a call fails with PEER_GONE. Advertised
+   * in the registry. Default false; the built-ins are pure and say true.
+   */
+  idempotent?: boolean
   run: (...args: any[]) => unknown
   /** Makes the task splittable: heavy calls are cut into chunks that idle peers steal (docs/work-stealing.md). */
   split?: SplitSpec

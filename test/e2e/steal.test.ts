@@ -100,7 +100,7 @@ describe('work stealing across CLI node processes', function () {
     }
   })
 
-  it('the owner killed mid-job: the caller gets PEER_GONE (it does not retry by itself)', async function () {
+  it('the owner killed mid-job: PEER_GONE without retries', async function () {
     const owner = await start('--throttle', '0.2')
     await start('--bootstrap', owner.addresses[0])
     client = await createMeshNode({ name: 'client', mdns: false, bootstrap: [owner.addresses[0]] })
@@ -108,10 +108,31 @@ describe('work stealing across CLI node processes', function () {
     let killed = false
     const job = client.callWith('factorial', [150000], {
       timeout: 60_000,
+      retries: 0,
       onProgress: (p) => {
         if (!killed && (p as JobProgress).done > 0) { killed = true; owner.process.kill('SIGKILL') }
       }
     })
     await assert.rejects(job, (err: any) => err instanceof MeshError && err.code === 'PEER_GONE')
+  })
+
+  it('the owner killed mid-job: with retries (the default) the whole job runs again elsewhere, exactly', async function () {
+    const first = await start('--throttle', '0.2')
+    const second = await start('--bootstrap', first.addresses[0], '--throttle', '0.2')
+    client = await createMeshNode({ name: 'client', mdns: false, bootstrap: [first.addresses[0], second.addresses[0]] })
+    await client.waitForPeers(2, 10_000)
+    let killed: string | undefined
+    const result = await client.callWith<bigint>('factorial', [150000], {
+      timeout: 60_000,
+      onProgress: (p) => {
+        const owner = (p as JobProgress).peers.find(s => s.name === 'self')?.peer
+        if (killed === undefined && (p as JobProgress).done > 0 && owner !== undefined) {
+          killed = owner
+          started.find(n => n.peerId === owner)?.process.kill('SIGKILL')
+        }
+      }
+    })
+    assert.ok(killed !== undefined)
+    assert.equal(result, factorialKernel(150000))
   })
 })

@@ -7,6 +7,7 @@ export interface CallCommandOptions extends ClientOptions {
   json: boolean
   /** Print per-peer chunk counts, steals and time of a split job after the result. */
   stats?: boolean
+  retries?: number
 }
 
 /** After peers are known, how long to wait for a provider of an unknown task before saying so. */
@@ -21,7 +22,7 @@ export async function callCommand (task: string, words: string[], options: CallC
     const onSigint = (): void => { controller.abort() }
     process.once('SIGINT', onSigint)
     try {
-      const result = await node.callWith(task, args, { timeout: options.timeout, signal: controller.signal, unknownAfter: UNKNOWN_TASK_GRACE_MS, onProgress: (p) => { bar.update(p) } })
+      const result = await node.callWith(task, args, { timeout: options.timeout, retries: options.retries, signal: controller.signal, unknownAfter: UNKNOWN_TASK_GRACE_MS, onProgress: (p) => { bar.update(p) } })
       bar.clear()
       const ms = performance.now() - started
       const envelope: Record<string, unknown> = { ok: true, task, result, ms: Math.round(ms * 1000) / 1000 }

@@ -21,6 +21,9 @@ export interface NodeCommandOptions {
   splitThreshold?: number
   splitAlone?: boolean
   stealSilence?: number
+  taskTimeLimit?: number
+  maxQueue?: number
+  drainTimeout?: number
 }
 
 /** `mesh node`: run a node until SIGINT or SIGTERM. */
@@ -41,6 +44,9 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     bootstrap: options.bootstrap,
     limits,
     steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone, silenceMs: options.stealSilence },
+    taskTimeLimit: options.taskTimeLimit,
+    maxQueue: options.maxQueue,
+    drainTimeout: options.drainTimeout,
     psk: pskFile(options.psk),
     allow: await allowList(options.allow, options.allowFile)
   })
@@ -62,8 +68,14 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     const stop = (signal: string): void => {
       if (stopping) { process.exit(130) } // a second Ctrl-C: leave now
       stopping = true
-      say(`${signal}: stopping`)
-      node.stop().then(resolve, (err) => { process.stderr.write(`stop failed: ${err.message}\n`); resolve() })
+      say(`${signal}: draining ${node.holding} calls, taking no new work`)
+      // Graceful: withdraw from the registry, finish what we hold (bounded by
+      // --drain-timeout), then stop; calls still held are handed back to
+      // their callers, which re-dispatch them.
+      node.drain()
+        .then((finished) => { if (!finished) say(`drain timeout: handing back ${node.holding} calls`) })
+        .then(async () => { await node.stop() })
+        .then(resolve, (err) => { process.stderr.write(`stop failed: ${err.message}\n`); resolve() })
     }
     process.on('SIGINT', () => { stop('SIGINT') })
     process.on('SIGTERM', () => { stop('SIGTERM') })
