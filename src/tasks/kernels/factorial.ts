@@ -10,16 +10,21 @@
  * `factorial` goes one step further with Luschny's prime-swing algorithm:
  *   n! = (⌊n/2⌋!)² · swing(n),   swing(n) = n! / (⌊n/2⌋!)²
  * where swing(n) has only O(n) bits and is assembled from its prime
- * factorisation. The dominant cost becomes one squaring of half the result
- * (plus geometrically smaller work below it) instead of a whole product
- * tree, roughly 3–5× faster than the plain tree for large n. Powers of two
+ * factorisation. The dominant cost becomes one product of two halves of the
+ * result (plus geometrically smaller work below it) instead of a whole
+ * product tree: about 2.5–3× faster than the plain tree at n = 10^6. Powers of two
  * are stripped throughout and restored with one shift at the end.
  */
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
 
-/** Largest n accepted by `factorial`: n! would already have ~1.5·10^11 bits, far past V8's BigInt limit. */
-const MAX_FACTORIAL_N = 2 ** 32
+/** V8's largest BigInt has 2^30 bits; refuse up front any n whose n! would not fit. */
+const MAX_BIGINT_BITS = 2 ** 30
+
+/** log2(n!) by Stirling's series (accurate to far better than a bit for n ≥ 1). */
+function log2Factorial (n: number): number {
+  return (n * Math.log(n) - n + 0.5 * Math.log(2 * Math.PI * n) + 1 / (12 * n)) / Math.LN2
+}
 
 /**
  * Multiply the BigInts of `parts` together, pairwise and balanced.
@@ -155,11 +160,16 @@ function smallOddFactorial (n: number): bigint {
 }
 
 const SMALL_ODD_FACTORIAL = 128
+const BALANCED_ORDER_MIN_N = 1 << 17
 
 function oddFactorial (n: number, composite: Uint8Array): bigint {
   if (n < SMALL_ODD_FACTORIAL) return smallOddFactorial(n)
   const half = oddFactorial(Math.floor(n / 2), composite)
-  return half * half * oddSwing(n, composite)
+  const swing = oddSwing(n, composite)
+  // Same product, different shapes: for big n, V8 does half·(half·swing)
+  // (an unbalanced product, then a near-balanced one) ~15–20 % faster than
+  // squaring and then multiplying a huge square by the small swing.
+  return n >= BALANCED_ORDER_MIN_N ? half * (half * swing) : half * half * swing
 }
 
 function popcount (n: number): number {
@@ -173,24 +183,23 @@ function popcount (n: number): number {
 
 /**
  * n! exactly. Equal to productRange(1n, n), computed by the prime-swing
- * algorithm. Throws RangeError for negative or non-integer n (and for n
- * beyond 2^32, whose factorial cannot be represented).
+ * algorithm. Throws RangeError for negative or non-integer n, and for n
+ * whose factorial would exceed V8's largest BigInt (n ≳ 4.4·10^7).
  */
 export function factorial (n: bigint | number): bigint {
   let v: number
   if (typeof n === 'bigint') {
     if (n < 0n) throw new RangeError(`factorial: n must be ≥ 0, got ${n}`)
-    if (n > BigInt(MAX_FACTORIAL_N)) throw new RangeError(`factorial: n = ${n} is too large`)
-    v = Number(n)
+    v = n > 2n ** 53n ? Infinity : Number(n)
   } else if (typeof n === 'number') {
     if (!Number.isInteger(n)) throw new RangeError(`factorial: n must be an integer, got ${n}`)
     if (n < 0) throw new RangeError(`factorial: n must be ≥ 0, got ${n}`)
-    if (n > MAX_FACTORIAL_N) throw new RangeError(`factorial: n = ${n} is too large`)
     v = n
   } else {
     throw new TypeError('factorial: n must be a number or a bigint')
   }
   if (v < 2) return 1n
+  if (!(log2Factorial(v) < MAX_BIGINT_BITS)) throw new RangeError(`factorial: ${n}! would exceed the largest BigInt (2^30 bits)`)
   const odd = v < SMALL_ODD_FACTORIAL ? smallOddFactorial(v) : oddFactorial(v, oddPrimeSieve(v))
   // n! has n − popcount(n) factors of two (Legendre).
   return odd << BigInt(v - popcount(v))
