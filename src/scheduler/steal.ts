@@ -21,8 +21,20 @@ export const STEAL_ROUTES = {
   /** owner → thief: give back up to `max` chunks you have not started. */
   reclaim: '@mesh/reclaim',
   /** owner → thief: the job is over, drop its shared data. */
-  end: '@mesh/end'
+  end: '@mesh/end',
+  /** thief → owner: send me the job's shared data, or a stolen chunk's data. */
+  fetch: '@mesh/fetch'
 } as const
+
+/**
+ * Chunk data up to this size travels inside the work call; bigger data (and
+ * the shared data, always) is pulled by the thief with `@mesh/fetch` when it
+ * needs it. Big data then flows as replies to the thief's own calls, so the
+ * caller waiting on a channel keeps hearing bytes (a pushed 48 MB request
+ * left the owner waiting in silence long enough for its channel lease to
+ * lapse), and a chunk reclaimed before it starts never moves its data.
+ */
+const INLINE_CHUNK_BYTES = 256 * 1024
 
 export interface StealOptions {
   /** Cut every split job into this many chunks (tests use it for small, many chunks); default: by peers serving the task. */
@@ -89,9 +101,9 @@ interface WorkRequest {
   job: string
   work: number
   task: string
-  /** The job has shared data: sent here with the first steal, cached by the thief after that. */
+  /** The job has shared data: the thief pulls it once (`@mesh/fetch`) and caches it per job. */
   hasShared: boolean
-  shared?: unknown
+  /** [index, data], data null when too big to inline: the thief pulls it when it is about to run it. */
   chunks: Array<[number, unknown]>
 }
 interface ChunkDone { idx: number, partial: unknown, ms: number }
@@ -204,7 +216,7 @@ export class StealService {
   /** Chunk batches this node runs for owners, by owner/job/work id: reclaim takes from their queues. */
   private readonly borrowed = new Map<string, { queue: Array<[number, unknown]> }>()
   /** Shared data of other owners' jobs, kept for the next steal from the same job. */
-  private readonly cache = new Map<string, { shared: unknown, used: number }>()
+  private readonly cache = new Map<string, { shared: Promise<unknown>, used: number }>()
   /** ms per work unit of each task, measured on this node's chunks (Dask's rule needs it). */
   private readonly msPerCost = new Map<string, number>()
   private readonly refused = new Map<string, number>()
@@ -249,6 +261,7 @@ export class StealService {
       case STEAL_ROUTES.work: return this.onWork(call, from)
       case STEAL_ROUTES.reclaim: return this.onReclaim(call.args[0] as { job: string, work: number, max: number }, from)
       case STEAL_ROUTES.end: this.cache.delete(String((call.args[0] as { job: string })?.job)); return true
+      case STEAL_ROUTES.fetch: return this.onFetch(call.args[0] as { job: string, chunk?: number }, from)
     }
     throw new UnknownTaskError(`unknown protocol call ${call.task}`)
   }
@@ -455,9 +468,8 @@ export class StealService {
       work: a.id,
       task: job.task.name,
       hasShared: job.shared !== undefined,
-      chunks: [...a.pending].map(i => [i, job.chunks[i].data])
+      chunks: [...a.pending].map(i => [i, byteSize(job.chunks[i].data) <= INLINE_CHUNK_BYTES ? job.chunks[i].data : null])
     }
-    if (withShared && job.shared !== undefined) request.shared = job.shared
     let first = true
     // The thief is alive while it talks: a partial or a heartbeat. Silence
     // for longer than the lease means it stopped answering: its chunks come back.
@@ -482,7 +494,7 @@ export class StealService {
           if (first) {
             // Measure the transfer: the first partial's round trip minus its compute time.
             first = false
-            const moved = byteSize(request) + byteSize(d.partial)
+            const moved = byteSize(request) + byteSize(job.chunks[d.idx].data) + (withShared ? job.sharedBytes : 0) + byteSize(d.partial)
             const transferMs = performance.now() - a.sent - computeMs
             if (transferMs > 0) this.bytesPerMs = 0.5 * this.bytesPerMs + 0.5 * (moved / transferMs)
           }
@@ -558,6 +570,17 @@ export class StealService {
     }
   }
 
+  /** A thief pulls the shared data of a job it holds chunks of, or the data of one of its chunks. */
+  private onFetch (req: { job: string, chunk?: number }, from: string): unknown {
+    const job = this.jobs.get(String(req?.job))
+    if (job === undefined || job.finished) throw new CancelledError(`job ${String(req?.job)} is over`)
+    const held = [...job.assignments.values()].filter(a => a.peer === from)
+    if (held.length === 0) throw new ForbiddenError('you hold no chunks of this job')
+    if (req.chunk === undefined) return job.shared
+    if (!held.some(a => a.pending.has(req.chunk as number))) throw new ForbiddenError(`chunk ${req.chunk} is not yours`)
+    return job.chunks[req.chunk].data
+  }
+
   // ---- the thief's side ----
 
   private async onWork (call: IncomingCall, from: string): Promise<{ done: number }> {
@@ -571,28 +594,52 @@ export class StealService {
     else this.arrivedEarly++
     const task = this.host.tasks.get(w.task)
     if (task?.split === undefined) throw new UnknownTaskError(`this node does not serve the splittable task "${w.task}"`)
-    let shared: unknown
-    if (w.shared !== undefined) {
-      shared = shareMemory(w.shared)
-      this.cache.set(w.job, { shared, used: Date.now() })
-      this.trimCache()
-    } else {
-      const cached = this.cache.get(w.job)
-      if (cached === undefined && w.hasShared) throw new BadArgumentError(`no shared data of job ${w.job} here: send it again`)
-      shared = cached?.shared
-      if (cached !== undefined) cached.used = Date.now()
-    }
     const key = `${from}/${w.job}/${w.work}`
+    const fetch = async (chunk?: number): Promise<unknown> =>
+      await this.host.call(from, STEAL_ROUTES.fetch, [chunk === undefined ? { job: w.job } : { job: w.job, chunk }], { signal: call.signal })
     log('job %s: running %d chunks for %s', w.job, w.chunks.length, from)
     const entry = { queue: w.chunks.slice() }
     this.borrowed.set(key, entry)
     let done = 0
     // Chunks can run longer than the owner's patience for silence: say we are alive.
     const heartbeat = setInterval(() => { call.progress({ beat: true }) }, STEAL_HEARTBEAT_MS)
+    // Data of the next chunk is fetched while the current one runs.
+    const prefetched = new Map<number, Promise<unknown>>()
+    const dataOf = async (item: [number, unknown]): Promise<unknown> => {
+      const [idx, inline] = item
+      if (inline !== null && inline !== undefined) return inline
+      let p = prefetched.get(idx)
+      if (p === undefined) {
+        p = fetch(idx)
+        p.catch(() => {})
+        prefetched.set(idx, p)
+      }
+      return await p
+    }
     try {
+      let shared: unknown
+      if (w.hasShared) {
+        let cached = this.cache.get(w.job)
+        if (cached === undefined) {
+          cached = { shared: fetch().then(shareMemory), used: Date.now() }
+          this.cache.set(w.job, cached)
+          this.trimCache()
+        }
+        cached.used = Date.now()
+        try {
+          shared = await cached.shared
+        } catch (err) {
+          if (this.cache.get(w.job) === cached) this.cache.delete(w.job)
+          throw err
+        }
+      }
       const runners = Array.from({ length: Math.min(this.host.pool.workers, entry.queue.length) }, async () => {
         while (entry.queue.length > 0 && !call.signal.aborted) {
-          const [idx, data] = entry.queue.shift() as [number, unknown]
+          const item = entry.queue.shift() as [number, unknown]
+          const idx = item[0]
+          const data = await dataOf(item)
+          prefetched.delete(idx)
+          if (entry.queue.length > 0) dataOf(entry.queue[0]).catch(() => {})
           const started = performance.now()
           const partial = await this.host.pool.runOp('chunk', task.name, [data, shared], call.signal)
           const ms = performance.now() - started

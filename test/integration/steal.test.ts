@@ -75,6 +75,15 @@ describe('work stealing between real nodes', function () {
     await until('the owner record to show no stealable chunks', () => nodes[1].registry.get(nodes[0].peerId)?.load.stealable === undefined)
   })
 
+  it('a thief pulls the shared B once and big row blocks of A as it needs them; the product is right', async function () {
+    const a = randomMatrixOf(512, 1600) // 32 rows × 1600 doubles = 400 KB a chunk: pulled, not inlined
+    const b = randomMatrixOf(1600, 64)
+    let last: JobProgress | undefined
+    const c = await nodes[0].callWith<Matrix>('matmul', [a, b], { onProgress: (p) => { last = p as JobProgress } })
+    assertClose(c.data, naiveMatmul(a, b))
+    assert.ok(last?.peers.some(p => p.peer !== nodes[0].peerId && p.chunks > 0), JSON.stringify(last?.peers))
+  })
+
   it('a caller elsewhere gets progress events and the result', async function () {
     const caller = await createMeshNode({ name: 'caller', mdns: false, bootstrap: [nodes[0].addresses[0]] })
     try {
