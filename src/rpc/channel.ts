@@ -1,8 +1,8 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { encode } from '../codec.js'
+import { encodeFramed } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
-import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
+import { FrameDecoder, concatFrames } from './framing.js'
 import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
@@ -151,7 +151,7 @@ export class RpcChannel {
     if (this.closed) return
     let frame: Uint8Array
     try {
-      frame = encodeFrame(encode(message))
+      frame = encodeFramed(message)
     } catch (err: any) {
       // A value msgpack cannot encode (a function, a symbol): fail that call only.
       if (message[0] === Kind.Result) {
