@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr'
+import { Packr, RESERVE_START_SPACE } from 'msgpackr'
 import { MAX_FRAME_CONTAINERS, MAX_FRAME_DEPTH, MAX_FRAME_VALUES, MAX_WIRE_BIGINT_BITS } from './constants.js'
 import { scanMsgpack, type ScanLimits } from './security/msgpack-scan.js'
 
@@ -30,4 +30,22 @@ export const WIRE_SCAN_LIMITS: ScanLimits = {
 export function decode (bytes: Uint8Array, limits: ScanLimits = WIRE_SCAN_LIMITS): unknown {
   scanMsgpack(bytes, limits)
   return packr.unpack(bytes)
+}
+
+/** Bytes of the frame length prefix (the same as rpc/framing's LENGTH_PREFIX_BYTES). */
+const PREFIX = 4
+
+/**
+ * `encodeFrame(encode(value))` in one pass: msgpackr reserves the 4 bytes of
+ * the length prefix in front of the payload, so the payload is never copied.
+ * The result is a fresh view that later encodes do not overwrite.
+ */
+export function encodeFramed (value: unknown): Uint8Array {
+  const frame = packr.pack(value, RESERVE_START_SPACE | PREFIX)
+  const length = frame.byteLength - PREFIX
+  frame[0] = length >>> 24
+  frame[1] = (length >>> 16) & 0xff
+  frame[2] = (length >>> 8) & 0xff
+  frame[3] = length & 0xff
+  return frame
 }

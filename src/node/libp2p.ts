@@ -3,7 +3,6 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
@@ -34,7 +33,8 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: options.mdns ? [mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
+    // Imported only when used: `--no-mdns` nodes and clients skip loading it.
+    peerDiscovery: options.mdns ? [(await import('@libp2p/mdns')).mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
     ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
     connectionManager: {
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP

@@ -20,7 +20,7 @@ import { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
-import { WorkerPool, defaultWorkerCount } from '../scheduler/pool.js'
+import type { WorkerPool } from '../scheduler/pool.js'
 import { StealService, type StealOptions } from '../scheduler/steal.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
@@ -216,7 +216,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       throw new ConfigError(`cannot create the node: ${err.message}`)
     }
     const modules = [...new Set([...tasks.values()].filter(t => t.mode === 'pool').map(t => t.module as string))]
-    const pool = modules.length > 0 ? new WorkerPool(options.workers ?? defaultWorkerCount(), modules) : undefined
+    // piscina is imported only by nodes that run pool tasks: a CLI client node never does.
+    let pool: WorkerPool | undefined
+    if (modules.length > 0) {
+      const { WorkerPool, defaultWorkerCount } = await import('../scheduler/pool.js')
+      pool = new WorkerPool(options.workers ?? defaultWorkerCount(), modules)
+    }
     const name = options.name ?? `${(await import('node:os')).hostname()}-${process.pid}`
     // The registry and RPC service call back into the node, which needs them to exist first.
     const late: { node?: MeshNode } = {}

@@ -1,8 +1,9 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { encode } from '../codec.js'
+import { encodeFramed } from '../codec.js'
 import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
-import { FrameDecoder, concatFrames, encodeFrame } from './framing.js'
+import { FrameDecoder, concatFrames } from './framing.js'
+import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
 import { decodeRpcFrame, refusedRequestId, type ArgumentLimits } from '../security/wire.js'
@@ -67,7 +68,7 @@ export interface RpcChannelInit {
 export class RpcChannel {
   private readonly decoder: FrameDecoder
   private readonly pending = new Map<number, PendingCall>()
-  private readonly serving = new Map<number, AbortController>()
+  private readonly serving = new Map<number, LazyAbort>()
   private nextId = 1
   private outbox: Uint8Array[] = []
   private flushScheduled = false
@@ -150,7 +151,7 @@ export class RpcChannel {
     if (this.closed) return
     let frame: Uint8Array
     try {
-      frame = encodeFrame(encode(message))
+      frame = encodeFramed(message)
     } catch (err: any) {
       // A value msgpack cannot encode (a function, a symbol): fail that call only.
       if (message[0] === Kind.Result) {
@@ -247,20 +248,20 @@ export class RpcChannel {
       this.send([Kind.Error, id, { code: 'BAD_FRAME', message: `request id ${id} is already in flight` }])
       return
     }
-    const controller = new AbortController()
+    const controller = new LazyAbort()
     this.serving.set(id, controller)
     const call: IncomingCall = {
       task,
       args,
       meta,
-      signal: controller.signal,
+      get signal () { return controller.signal },
       progress: (data) => { if (this.serving.has(id)) this.send([Kind.Progress, id, data]) }
     }
     const reply = (message: Message): void => {
       if (this.serving.get(id) !== controller) return
       this.serving.delete(id)
       // A cancelled call's outcome is not wanted; the caller already moved on.
-      if (!controller.signal.aborted) this.send(message)
+      if (!controller.aborted) this.send(message)
       if (this.remoteEnded) this.closeWhenIdle()
     }
     let outcome: unknown
