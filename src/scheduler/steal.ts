@@ -94,6 +94,8 @@ interface Assignment {
   /** When the work was sent, and the cost the peer has returned since: its effective speed. */
   sent: number
   doneCost: number
+  /** When its first partial arrived, less that chunk's compute time: its speed is measured from there, not counting the start-up transfer. */
+  firstStart?: number
 }
 
 interface StealRequest { tasks: string[], have: string[], slots: number }
@@ -498,6 +500,7 @@ export class StealService {
             const transferMs = performance.now() - a.sent - computeMs
             if (transferMs > 0) this.bytesPerMs = 0.5 * this.bytesPerMs + 0.5 * (moved / transferMs)
           }
+          a.firstStart ??= performance.now() - computeMs
           a.doneCost += job.chunks[d.idx].cost
           this.complete(job, d.idx, d.partial, a.peer, computeMs)
         }
@@ -536,7 +539,7 @@ export class StealService {
       const order = [...a.pending]
       const unstarted = order.length - workers
       if (unstarted <= 0) continue
-      const elapsed = performance.now() - a.sent
+      const elapsed = performance.now() - (a.firstStart ?? a.sent)
       // The thief's effective ms per cost unit (transfer and any slowness included); the owner's until it has returned something.
       const thiefRate = a.doneCost > 0 ? elapsed / a.doneCost * workers : ownRate
       const left = order.reduce((n, i) => n + job.chunks[i].cost, 0)
