@@ -48,6 +48,65 @@ export const MDNS_INTERVAL_MS = 1_000
 /** Default listen address: loopback, a random port. */
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
 
+/*
+ * Work stealing (src/scheduler/steal.ts, docs/work-stealing.md).
+ */
+
+/**
+ * factorial(n) is split only from this n up: below it the whole-call prime
+ * swing kernel (tens of ms) beats any split, whose range products cost
+ * about twice as much in total and whose merge runs on the owner alone.
+ */
+export const FACTORIAL_SPLIT_THRESHOLD = 300_000
+
+/** matmul is split from this many multiply-adds up (400³ ≈ 30–60 ms on one core): smaller calls run whole. */
+export const MATMUL_SPLIT_THRESHOLD = 64_000_000
+
+/**
+ * Chunks per node serving the task (the owner and its peers): enough that
+ * a thief can take half of what is left several times and the last chunks
+ * are short, few enough that per-chunk overhead (a thread hop, a frame)
+ * stays small.
+ */
+export const STEAL_CHUNKS_PER_NODE = 8
+
+/** Most chunks one job is cut into. */
+export const STEAL_MAX_CHUNKS = 64
+
+/**
+ * Dask's rule: a steal must pay. The transfer is estimated at this many
+ * bytes per ms until the owner has measured it on a steal (each batch's
+ * first partial: round trip minus compute), plus a fixed round-trip cost.
+ * 100 MB/s is a LAN-ish first guess; RPC on a loaded loopback measured less.
+ */
+export const STEAL_ASSUMED_BYTES_PER_MS = 100_000
+export const STEAL_ROUND_TRIP_MS = 2
+
+/** An idle node with nothing to steal looks again this often while some peer advertises stealable work. */
+export const STEAL_RETRY_MS = 50
+
+/** A victim that refused a steal is left alone this long (unless its record changes). */
+export const STEAL_REFUSED_BACKOFF_MS = 200
+
+/**
+ * A thief running stolen chunks sends a heartbeat this often (besides each
+ * partial); an owner that hears nothing from it for STEAL_SILENCE_MS takes
+ * its chunks back: covers a thief that stays connected but stops answering.
+ * A dropped connection takes them back at once. A fixed lease on the whole
+ * batch was tried first: a slow batch outlived it and was done twice.
+ */
+export const STEAL_HEARTBEAT_MS = 2_000
+export const STEAL_SILENCE_MS = 10_000
+
+/** After asking a victim for work, a thief accepts its work call for this long (and waits for it no longer). */
+export const STEAL_WORK_WAIT_MS = 5_000
+
+/** Progress events to the caller: at most one per this many ms (and always the last). */
+export const STEAL_PROGRESS_MS = 100
+
+/** A thief keeps the shared data (matmul's B) of at most this many jobs, and forgets a job's data after STEAL_SHARED_TTL_MS unused. */
+export const STEAL_MAX_CACHED_JOBS = 4
+export const STEAL_SHARED_TTL_MS = 60_000
 /**
  * Leases (see docs/reliability.md). A provider holding calls on a channel
  * sends a heartbeat this often; a caller waiting on a channel that has heard

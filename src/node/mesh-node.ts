@@ -21,6 +21,7 @@ import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
 import type { WorkerPool } from '../scheduler/pool.js'
+import { StealService, type StealOptions } from '../scheduler/steal.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
@@ -64,6 +65,8 @@ export interface MeshNodeOptions {
   /** Multiaddrs (with /p2p/<id>) of peers to dial at start, for networks mDNS does not reach. */
   bootstrap?: string[]
   limits?: Partial<MeshLimits>
+  /** Work stealing of split jobs: chunk count, split threshold, throttle (docs/work-stealing.md). */
+  steal?: StealOptions
   /** Lease heartbeats and watching on RPC channels (docs/reliability.md); false turns them off. */
   lease?: LeaseOptions | false
   /** Hard limit on one pool task's run time here, in ms: its worker thread is terminated. Default: none. */
@@ -143,6 +146,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Peers whose record has arrived, to tell a join from an update. */
   private readonly seen = new Set<string>()
   private readonly routes: Array<{ match: (name: string) => boolean, handle: RouteHandler }> = []
+  /** Work stealing of split jobs; present when the node serves a splittable task on a worker pool. */
+  steal?: StealService
   /** Admission, time limits and draining of the work this node serves (src/jobs/guard.ts). */
   private readonly work: WorkGuard
   private readonly drainTimeout: number
@@ -231,6 +236,18 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     })
     const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits, options)
     late.node = node
+    if (pool !== undefined && [...tasks.values()].some(t => t.split !== undefined)) {
+      const steal = new StealService({
+        peerId: libp2p.peerId.toString(),
+        tasks,
+        pool,
+        registry,
+        limits,
+        call: async (peer, callName, args, callOptions) => rpc.call(peerIdFromString(peer), callName, args, callOptions)
+      }, options.steal)
+      node.steal = steal
+      node.addRoute(StealService.matches, (call, from) => steal.handle(call, from))
+    }
     await node.start(options.bootstrap ?? [])
     return node
   }
@@ -455,6 +472,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.steal?.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.registry.stop()
@@ -527,7 +545,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         const limited = this.work.limit(call.signal, call.meta.timeout)
         this.registry.publish()
         try {
-          result = await this.pool!.run(task.name, args, limited.signal)
+          // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/scheduler/steal.ts).
+          const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
+          result = split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
         } catch (err) {
           throw limited.signal.aborted && limited.signal.reason instanceof Error ? limited.signal.reason : err
         } finally {
@@ -546,8 +566,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private localLoad (): NodeRecord['load'] {
-    const load = this.pool?.load ?? { running: 0, queued: 0 }
-    return { ...load, workers: this.workers }
+    const load: NodeRecord['load'] = { ...(this.pool?.load ?? { running: 0, queued: 0 }), workers: this.workers }
+    const stealable = this.steal?.stealable()
+    if (stealable !== undefined) load.stealable = stealable
+    return load
   }
 
   private localOffer (): { name: string, tasks: TaskInfo[], objects: ObjectInfo[], load: NodeRecord['load'] } {

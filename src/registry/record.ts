@@ -27,6 +27,8 @@ export interface LoadInfo {
   queued: number
   /** Size of the worker pool. */
   workers: number
+  /** Chunks of split jobs this node owns that idle peers may steal, by task name (absent: none). */
+  stealable?: Record<string, number>
 }
 
 /** A node's entry in the registry. */
@@ -99,7 +101,12 @@ export function isNodeRecord (r: unknown): r is NodeRecord {
     Array.isArray(x.addrs) && x.addrs.every(isString) &&
     Array.isArray(x.tasks) && x.tasks.every((t: any) => t != null && isString(t.name) && isString(t.args) && (t.description === undefined || isString(t.description))) &&
     Array.isArray(x.objects) && x.objects.every((o: any) => o != null && isString(o.name) && Array.isArray(o.metadata) && o.metadata.every(isString)) &&
-    load != null && typeof load === 'object' && isCount(load.running) && isCount(load.queued) && isCount(load.workers)
+    load != null && typeof load === 'object' && isCount(load.running) && isCount(load.queued) && isCount(load.workers) &&
+    (load.stealable === undefined || isStealable(load.stealable))
+}
+
+function isStealable (s: unknown): boolean {
+  return s != null && typeof s === 'object' && !Array.isArray(s) && Object.values(s).every(isCount)
 }
 
 /** A lower score is a better provider: outstanding work per worker. */

@@ -33,6 +33,17 @@ export class WorkerPool {
     }
   }
 
+  /** Run one chunk of a split job, or its merge, on a worker (see WorkerJob.op). */
+  async runOp (op: 'chunk' | 'merge', task: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+    this.active++
+    try {
+      const job: WorkerJob = { task, args, op }
+      return await this.piscina.run(job, signal === undefined ? undefined : { signal })
+    } finally {
+      this.active--
+    }
+  }
+
   /** Jobs started or waiting, and how many of them wait for a thread. */
   get load (): { running: number, queued: number } {
     const queued = this.piscina.queueSize

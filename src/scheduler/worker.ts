@@ -1,5 +1,6 @@
 import { workerData } from 'node:worker_threads'
 import { tasksOfModule } from '../tasks/module.js'
+import type { SplitSpec } from '../tasks/types.js'
 
 /**
  * A worker thread of the pool. It imports the same task modules as the node
@@ -7,16 +8,27 @@ import { tasksOfModule } from '../tasks/module.js'
  * the wire) and runs tasks by name.
  */
 const runs = new Map<string, (...args: any[]) => unknown>()
+const splits = new Map<string, SplitSpec>()
 for (const url of (workerData?.modules ?? []) as string[]) {
-  for (const [name, def] of tasksOfModule(await import(url))) runs.set(name, def.run)
+  for (const [name, def] of tasksOfModule(await import(url))) {
+    runs.set(name, def.run)
+    if (def.split !== undefined) splits.set(name, def.split)
+  }
 }
 
 export interface WorkerJob {
   task: string
   args: unknown[]
+  /** Run one chunk of a split job (args: [chunk, shared]) or merge its partials (args: [partials, shared, callArgs]). */
+  op?: 'chunk' | 'merge'
 }
 
-export default function runTask ({ task, args }: WorkerJob): unknown {
+export default function runTask ({ task, args, op }: WorkerJob): unknown {
+  if (op !== undefined) {
+    const split = splits.get(task)
+    if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)
+    return op === 'chunk' ? split.runChunk(args[0], args[1]) : split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
+  }
   const run = runs.get(task)
   if (run === undefined) throw new Error(`worker has no task "${task}"`)
   return run(...args)

@@ -2,6 +2,7 @@ import { BadArgumentError, LimitExceededError } from '../errors.js'
 import { factorial as factorialKernel } from './kernels/factorial.js'
 import { matmul as matmulKernel, randomMatrix } from './kernels/matmul.js'
 import { toMatrix } from './params.js'
+import { factorialSplit, matmulSplit } from './split-builtins.js'
 import type { Matrix, TaskDefinition, TaskLimits } from './types.js'
 
 /**
@@ -38,7 +39,8 @@ export const factorial: TaskDefinition = {
     if (value > limits.maxFactorialN) throw new LimitExceededError(`factorial: n = ${String(n)} is over this node's limit of ${limits.maxFactorialN}`)
     return [value]
   },
-  run: (n: number): bigint => factorialKernel(n)
+  run: (n: number): bigint => factorialKernel(n),
+  split: factorialSplit
 }
 
 function checkMatrixSize (rows: number, cols: number, what: string, limits: TaskLimits): void {
@@ -88,7 +90,8 @@ export const matmul: TaskDefinition = {
       b = second as Matrix
     }
     return { rows: a.rows, cols: b.cols, data: matmulKernel(a.data, b.data, a.rows, a.cols, b.cols) }
-  }
+  },
+  split: matmulSplit
 }
 
 export const builtinTasks: Record<string, TaskDefinition> = { add, factorial, matmul }

@@ -57,6 +57,38 @@ export interface TaskDefinition {
    */
   idempotent?: boolean
   run: (...args: any[]) => unknown
+  /** Makes the task splittable: heavy calls are cut into chunks that idle peers steal (docs/work-stealing.md). */
+  split?: SplitSpec
+}
+
+/** One piece of a split call: its data, and its cost in the task's own work units. */
+export interface ChunkSpec<C = any> {
+  data: C
+  cost: number
+}
+
+/**
+ * How a splittable task cuts a heavy call into chunks, runs a chunk, and
+ * merges the partial results. `runChunk` runs on a worker thread of whichever
+ * node holds the chunk (the owner or a thief), so a splittable task must come
+ * from a module (or be a built-in) for other nodes and threads to run it.
+ */
+export interface SplitSpec<C = any, S = any, P = any, R = any> {
+  /** Work units of a whole call (e.g. multiply-adds); calls below `threshold` run whole. */
+  cost: (args: any[]) => number
+  threshold: number
+  /**
+   * Cut the (validated) call into chunks, in result order, about `hint.chunks`
+   * of them. `shared` is data every chunk needs (matmul's B): it is sent to a
+   * thief once per job, not once per chunk. Runs on the owner's event loop.
+   */
+  split: (args: any[], limits: TaskLimits, hint: { chunks: number }) => { shared?: S, chunks: Array<ChunkSpec<C>> }
+  /** Compute one chunk. Runs on a worker thread, on any node serving the task. */
+  runChunk: (chunk: C, shared: S) => P
+  /** Combine every partial (in chunk order) into the call's result. Runs on the owner. */
+  merge: (partials: P[], shared: S, args: any[]) => R
+  /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
+  mergeOn?: 'pool' | 'inline'
 }
 
 /** A task definition as the node holds it: named, and with the module it came from. */

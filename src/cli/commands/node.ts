@@ -16,6 +16,11 @@ export interface NodeCommandOptions {
   allowFile?: string
   rateLimit?: number
   json: boolean
+  throttle?: number
+  splitChunks?: number
+  splitThreshold?: number
+  splitAlone?: boolean
+  stealSilence?: number
   taskTimeLimit?: number
   maxQueue?: number
   drainTimeout?: number
@@ -38,6 +43,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     mdns: options.mdns,
     bootstrap: options.bootstrap,
     limits,
+    steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone, silenceMs: options.stealSilence },
     taskTimeLimit: options.taskTimeLimit,
     maxQueue: options.maxQueue,
     drainTimeout: options.drainTimeout,

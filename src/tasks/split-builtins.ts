@@ -1,0 +1,120 @@
+import { FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
+import { productRange } from './kernels/factorial.js'
+import { matmulRows, randomMatrix } from './kernels/matmul.js'
+import type { ChunkSpec, Matrix, SplitSpec } from './types.js'
+
+/**
+ * How the built-in heavy tasks split for work stealing. These are plain
+ * definitions: worker threads import them too (through builtins.js).
+ */
+
+/** Σ log2 i for i ≤ x (Stirling): the bits of x!, so the cost of a range product is a difference of two. */
+function logFactorial (x: number): number {
+  if (x < 2) return 0
+  return (x * Math.log(x) - x + 0.5 * Math.log(2 * Math.PI * x)) / Math.LN2
+}
+
+/** A balanced product tree over the partials, adjacent pairs first, so operands stay similar in size. */
+export function productTree (parts: bigint[]): bigint {
+  if (parts.length === 0) return 1n
+  let level = parts.slice()
+  while (level.length > 1) {
+    const next: bigint[] = []
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(level[i] * level[i + 1])
+    if (level.length % 2 === 1) next.push(level[level.length - 1])
+    level = next
+  }
+  return level[0]
+}
+
+export interface RangeChunk { lo: number, hi: number }
+
+/**
+ * factorial(n) split into ranges lo..hi of the product 1..n, cut so every
+ * range has about the same number of bits (later ranges are shorter), merged
+ * by a product tree.
+ */
+export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = {
+  cost: ([n]) => Number(n),
+  threshold: FACTORIAL_SPLIT_THRESHOLD,
+  split: ([n], _limits, { chunks: wanted }) => {
+    const total = logFactorial(n)
+    const count = Math.max(1, Math.min(wanted, Math.floor(n / 2)))
+    const chunks: Array<ChunkSpec<RangeChunk>> = []
+    let lo = 1
+    for (let k = 1; k <= count; k++) {
+      let hi = n
+      if (k < count) {
+        // The smallest hi with logFactorial(hi) ≥ k/count of the total.
+        const target = total * k / count
+        let a = lo
+        let b = n
+        while (a < b) {
+          const mid = Math.floor((a + b) / 2)
+          if (logFactorial(mid) >= target) b = mid
+          else a = mid + 1
+        }
+        hi = Math.max(lo, a)
+      }
+      if (hi >= lo) {
+        chunks.push({ data: { lo, hi }, cost: Math.max(1, logFactorial(hi) - logFactorial(lo - 1)) })
+        lo = hi + 1
+      }
+      if (lo > n) break
+    }
+    return { chunks }
+  },
+  runChunk: ({ lo, hi }) => productRange(BigInt(lo), BigInt(hi)),
+  merge: (partials) => productTree(partials)
+}
+
+export interface RowChunk { rowStart: number, rowEnd: number, a: Float64Array }
+export interface MatmulShared { b: Float64Array, m: number, n: number, p: number }
+
+/**
+ * matmul split into row blocks of A; every block needs all of B, which is the
+ * shared data (sent to a thief once per job). Merged by stacking the blocks.
+ */
+export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix> = {
+  cost: ([first, second]) => {
+    if (typeof first === 'number') return first * (second as number) * first
+    const a = first as Matrix
+    const b = second as Matrix
+    return a.rows * a.cols * b.cols
+  },
+  threshold: MATMUL_SPLIT_THRESHOLD,
+  split: ([first, second], _limits, { chunks: wanted }) => {
+    let a: Matrix, b: Matrix
+    if (typeof first === 'number') {
+      const n = second as number
+      a = { rows: first, cols: n, data: randomMatrix(first, n) }
+      b = { rows: n, cols: first, data: randomMatrix(n, first) }
+    } else {
+      a = first as Matrix
+      b = second as Matrix
+    }
+    const m = a.rows
+    const n = a.cols
+    const p = b.cols
+    const count = Math.max(1, Math.min(wanted, m))
+    const chunks: Array<ChunkSpec<RowChunk>> = []
+    for (let k = 0; k < count; k++) {
+      const rowStart = Math.floor(k * m / count)
+      const rowEnd = Math.floor((k + 1) * m / count)
+      if (rowEnd <= rowStart) continue
+      chunks.push({ data: { rowStart, rowEnd, a: a.data.slice(rowStart * n, rowEnd * n) }, cost: (rowEnd - rowStart) * n * p })
+    }
+    return { shared: { b: b.data, m, n, p }, chunks }
+  },
+  runChunk: ({ rowStart, rowEnd, a }, { b, n, p }) => matmulRows(a, b, n, p, 0, rowEnd - rowStart),
+  merge: (blocks, { m, p }) => {
+    const data = new Float64Array(m * p)
+    let offset = 0
+    for (const block of blocks) {
+      data.set(block, offset)
+      offset += block.length
+    }
+    return { rows: m, cols: p, data }
+  },
+  mergeOn: 'inline'
+}

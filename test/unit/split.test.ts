@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import { DEFAULT_LIMITS } from '../../src/node/mesh-node.js'
+import { isNodeRecord } from '../../src/registry/record.js'
+import { byteSize, shareMemory } from '../../src/scheduler/steal.js'
+import { factorialSplit, matmulSplit, productTree } from '../../src/tasks/split-builtins.js'
+import type { Matrix, SplitSpec } from '../../src/tasks/types.js'
+import { naiveFactorial } from '../helpers.js'
+
+/** Split, run every chunk, merge: what a job does, without the network. */
+function runSplit<R> (spec: SplitSpec, args: unknown[], chunks: number): { result: R, count: number } {
+  const { shared, chunks: parts } = spec.split(args, DEFAULT_LIMITS, { chunks })
+  const partials = parts.map(c => spec.runChunk(c.data, shared))
+  return { result: spec.merge(partials, shared, args) as R, count: parts.length }
+}
+
+export function naiveMatmul (a: Matrix, b: Matrix): Float64Array {
+  const c = new Float64Array(a.rows * b.cols)
+  for (let i = 0; i < a.rows; i++) {
+    for (let j = 0; j < b.cols; j++) {
+      let s = 0
+      for (let k = 0; k < a.cols; k++) s += a.data[i * a.cols + k] * b.data[k * b.cols + j]
+      c[i * b.cols + j] = s
+    }
+  }
+  return c
+}
+
+export function randomMatrixOf (rows: number, cols: number): Matrix {
+  const data = new Float64Array(rows * cols)
+  for (let i = 0; i < data.length; i++) data[i] = Math.random() * 2 - 1
+  return { rows, cols, data }
+}
+
+export function assertClose (actual: Float64Array, expected: Float64Array, tolerance = 1e-9): void {
+  assert.equal(actual.length, expected.length)
+  for (let i = 0; i < actual.length; i++) {
+    if (Math.abs(actual[i] - expected[i]) > tolerance * Math.max(1, Math.abs(expected[i]))) {
+      assert.fail(`element ${i}: ${actual[i]} vs ${expected[i]}`)
+    }
+  }
+}
+
+describe('splittable built-ins', function () {
+  it('factorial: ranges of equal bits cover 1..n exactly; merged, equal to the naive loop', function () {
+    for (const [n, chunks] of [[2, 4], [10, 3], [1000, 7], [5000, 64], [12000, 16]]) {
+      const { result, count } = runSplit<bigint>(factorialSplit, [n], chunks)
+      assert.ok(count >= 1 && count <= chunks)
+      assert.equal(result, naiveFactorial(n), `n = ${n}, ${chunks} chunks`)
+    }
+    const { chunks } = factorialSplit.split([100000], DEFAULT_LIMITS, { chunks: 8 })
+    // Later ranges are shorter: their numbers have more bits.
+    assert.ok(chunks[0].data.hi - chunks[0].data.lo > chunks[7].data.hi - chunks[7].data.lo)
+    assert.equal(chunks[0].data.lo, 1)
+    assert.equal(chunks[7].data.hi, 100000)
+    for (let i = 1; i < chunks.length; i++) assert.equal(chunks[i].data.lo, chunks[i - 1].data.hi + 1)
+  })
+
+  it('factorial: the product tree multiplies in order-independent exactness', function () {
+    assert.equal(productTree([]), 1n)
+    assert.equal(productTree([7n]), 7n)
+    assert.equal(productTree([2n, 3n, 5n, 7n, 11n]), 2310n)
+  })
+
+  it('matmul: row blocks of given matrices, stacked, equal the naive product', function () {
+    const a = randomMatrixOf(37, 23)
+    const b = randomMatrixOf(23, 19)
+    for (const chunks of [1, 5, 37, 100]) {
+      const { result, count } = runSplit<Matrix>(matmulSplit, [a, b], chunks)
+      assert.equal(count, Math.min(chunks, 37))
+      assert.equal(result.rows, 37)
+      assert.equal(result.cols, 19)
+      assertClose(result.data, naiveMatmul(a, b))
+    }
+    // The random form: m×n times n×m.
+    const { result } = runSplit<Matrix>(matmulSplit, [30, 20], 4)
+    assert.equal(result.rows, 30)
+    assert.equal(result.cols, 30)
+    assert.equal(matmulSplit.cost([30, 20]), 30 * 20 * 30)
+  })
+
+  it('thresholds: small calls run whole', function () {
+    assert.ok(factorialSplit.cost([20000]) < factorialSplit.threshold)
+    assert.ok(factorialSplit.cost([1_000_000]) >= factorialSplit.threshold)
+    assert.ok(matmulSplit.cost([100, 100]) < matmulSplit.threshold)
+    assert.ok(matmulSplit.cost([2000, 2000]) >= matmulSplit.threshold)
+  })
+})
+
+describe('stealing helpers', function () {
+  it('shareMemory puts big typed arrays in shared memory once, and keeps values', function () {
+    const big = new Float64Array(20000).map((_, i) => i)
+    const shared = shareMemory({ b: big, n: 3, small: new Float64Array(4) }) as any
+    assert.ok(shared.b.buffer instanceof SharedArrayBuffer)
+    assert.deepEqual(Array.from(shared.b.subarray(0, 5)), [0, 1, 2, 3, 4])
+    assert.equal(shared.n, 3)
+    assert.ok(!(shared.small.buffer instanceof SharedArrayBuffer))
+    assert.equal(shareMemory(undefined), undefined)
+  })
+
+  it('byteSize estimates what a steal moves', function () {
+    assert.equal(byteSize(new Float64Array(1000)), 8000)
+    assert.ok(byteSize({ lo: 1, hi: 2 }) < 32)
+    assert.ok(byteSize(2n ** 8000n) >= 1000)
+  })
+
+  it('a registry record with stealable load hints is valid; a malformed one is not; old records stay valid', function () {
+    const record = { peerId: 'p', name: 'n', seq: 1, expires: 2, addrs: [], tasks: [], objects: [], load: { running: 0, queued: 0, workers: 1 } }
+    assert.ok(isNodeRecord(record))
+    assert.ok(isNodeRecord({ ...record, load: { ...record.load, stealable: { factorial: 12 } } }))
+    assert.ok(!isNodeRecord({ ...record, load: { ...record.load, stealable: { factorial: -1 } } }))
+    assert.ok(!isNodeRecord({ ...record, load: { ...record.load, stealable: [3] } }))
+  })
+})
