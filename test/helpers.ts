@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { networkInterfaces } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import assert from 'node:assert/strict'
+import { MeshError } from '../src/errors.js'
 
 /** The built CLI, as `npx mesh` runs it. */
 export const MESH_BIN = fileURLToPath(new URL('../bin/mesh.js', import.meta.url))
@@ -72,4 +74,16 @@ export function naiveFactorial (n: number): bigint {
   let f = 1n
   for (let i = 2n; i <= BigInt(n); i++) f *= i
   return f
+}
+
+/** Await `promise`, expecting it to reject with a MeshError of `code`; returns the error. */
+export async function rejectsWithCode (promise: Promise<unknown>, code: string): Promise<MeshError> {
+  try {
+    await promise
+  } catch (err) {
+    assert.ok(err instanceof MeshError, `expected a MeshError, got ${String(err)}`)
+    assert.equal(err.code, code, err.message)
+    return err
+  }
+  assert.fail(`expected rejection with ${code}`)
 }

@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict'
 import { RPC_PROTOCOL } from '../../src/constants.js'
-import { createMeshNode, type MeshNode, MeshError, matrixToRows } from '../../src/index.js'
+import { createMeshNode, type MeshNode, matrixToRows } from '../../src/index.js'
 import { encodeFrame } from '../../src/rpc/framing.js'
-import { inPrivateNetwork, naiveFactorial } from '../helpers.js'
-
-async function rejectsWithCode (promise: Promise<unknown>, code: string): Promise<MeshError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(err instanceof MeshError, `expected a MeshError, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected rejection with ${code}`)
-}
+import { inPrivateNetwork, naiveFactorial, rejectsWithCode } from '../helpers.js'
 
 describe('a mesh of real nodes over TCP + Noise + Yamux (direct dials, runs anywhere)', function () {
   let provider: MeshNode

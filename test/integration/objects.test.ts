@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { callback, createMeshNode, handle, type Handle, release, releaseProxy, MeshError, type MeshNode } from '../../src/index.js'
-
-async function rejectsWithCode (promise: Promise<unknown>, code: string): Promise<MeshError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(err instanceof MeshError, `expected a MeshError, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected rejection with ${code}`)
-}
+import { callback, createMeshNode, handle, type Handle, release, releaseProxy, type MeshNode } from '../../src/index.js'
+import { rejectsWithCode } from '../helpers.js'
 
 /** Wait for a condition that an event elsewhere makes true (no time threshold: the test's own timeout bounds it). */
 async function until (condition: () => boolean): Promise<void> {

@@ -14,18 +14,7 @@ import { loadOrCreateKey } from '../../src/node/identity.js'
 import { createTransport } from '../../src/node/libp2p.js'
 import { signRecord } from '../../src/registry/record.js'
 import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js'
-import { inPrivateNetwork } from '../helpers.js'
-
-async function rejectsWithCode (promise: Promise<unknown>, code: string): Promise<MeshError> {
-  try {
-    await promise
-  } catch (err) {
-    assert.ok(err instanceof MeshError, `expected a MeshError, got ${String(err)}`)
-    assert.equal(err.code, code, err.message)
-    return err
-  }
-  assert.fail(`expected rejection with ${code}`)
-}
+import { inPrivateNetwork, rejectsWithCode } from '../helpers.js'
 
 /** A bare libp2p node (no mesh protocols) that can dial a mesh node and write what it likes. */
 async function rawPeer (privateKey?: PrivateKey, psk?: Uint8Array): Promise<Libp2p> {
