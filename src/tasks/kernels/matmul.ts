@@ -29,17 +29,45 @@ function mulberry32 (seed: number): () => number {
 }
 
 /**
+ * The seed of row `row` of a matrix seeded with `seed`: a murmur3-style mix
+ * of the two, so any block of rows can be generated on its own (by whichever
+ * node computes it) and still equal the same rows of the whole matrix.
+ */
+function rowSeed (seed: number, row: number): number {
+  let h = (seed ^ Math.imul(row + 1, 0x9E3779B1)) >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85EBCA6B)
+  h = Math.imul(h ^ (h >>> 13), 0xC2B2AE35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * Rows rowStart..rowEnd-1 of randomMatrix(rows, cols, seed), for any rows ≥
+ * rowEnd: exactly the same values, as a (rowEnd−rowStart)×cols block.
+ */
+export function randomRows (seed: number, rowStart: number, rowEnd: number, cols: number): Float64Array {
+  checkDim(rowStart, 'rowStart')
+  checkDim(rowEnd, 'rowEnd')
+  checkDim(cols, 'cols')
+  if (rowEnd < rowStart) throw new RangeError(`rowEnd (${rowEnd}) must be ≥ rowStart (${rowStart})`)
+  const base = seed >>> 0
+  const out = new Float64Array((rowEnd - rowStart) * cols)
+  for (let r = rowStart, o = 0; r < rowEnd; r++) {
+    const next = mulberry32(rowSeed(base, r))
+    for (let j = 0; j < cols; j++, o++) out[o] = next()
+  }
+  return out
+}
+
+/**
  * A rows×cols row-major matrix of uniform [0, 1) values. With a seed (any
  * number; taken modulo 2^32) the result is reproducible; without one it is
- * seeded from Math.random.
+ * seeded from Math.random. Each row has its own generator (seeded from the
+ * seed and the row number), so randomRows can produce any block of rows alone.
  */
 export function randomMatrix (rows: number, cols: number, seed?: number): Float64Array {
   checkDim(rows, 'rows')
   checkDim(cols, 'cols')
-  const next = mulberry32(seed ?? Math.floor(Math.random() * 4294967296))
-  const out = new Float64Array(rows * cols)
-  for (let i = 0; i < out.length; i++) out[i] = next()
-  return out
+  return randomRows(seed ?? Math.floor(Math.random() * 4294967296), 0, rows, cols)
 }
 
 // ─── Validation ──────────────────────────────────────────────────────────
