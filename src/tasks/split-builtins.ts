@@ -134,9 +134,10 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
     const { n, p } = shared
     if ('seed' in shared) {
       const rows = randomRows(operandSeeds(shared.seed).a, rowStart, rowEnd, n)
-      return matmulRows(rows, bOf(shared.seed, n, p), n, p, 0, rowEnd - rowStart)
+      const b = bOf(shared.seed, n, p)
+      return matmulRows(rows, b, n, p, 0, rowEnd - rowStart, b)
     }
-    return matmulRows(a as Float64Array, shared.b, n, p, 0, rowEnd - rowStart)
+    return matmulRows(a as Float64Array, shared.b, n, p, 0, rowEnd - rowStart, shared.b)
   },
   merge: (blocks, { m, p }) => {
     const data = new Float64Array(m * p)

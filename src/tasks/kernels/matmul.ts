@@ -347,7 +347,10 @@ function simdHeap (s: Simd, bytes: number): Float64Array | null {
   return new Float64Array(s.memory.buffer)
 }
 
-function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): Float64Array | null {
+/** Which B the panels at the start of the wasm heap hold: packing is skipped when a caller names the same B again. */
+let packed: { key: unknown, n: number, p: number } | undefined
+
+function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array | null {
   const rows = rowEnd - rowStart
   const colTiles = Math.ceil(p / TILE_COLS)
   const pPad = colTiles * TILE_COLS
@@ -363,7 +366,9 @@ function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p
   const cOff = aOff + aDoubles
 
   // B as panels: panel jt holds B[k][4jt .. 4jt+3] for every k, zero-padded.
-  for (let jt = 0; jt < colTiles; jt++) {
+  const reuse = bKey !== undefined && packed !== undefined && packed.key === bKey && packed.n === n && packed.p === p
+  packed = bKey === undefined ? undefined : { key: bKey, n, p }
+  for (let jt = 0; jt < (reuse ? 0 : colTiles); jt++) {
     const j0 = jt * TILE_COLS
     const width = Math.min(TILE_COLS, p - j0)
     let d = bOff + jt * n * TILE_COLS
@@ -414,14 +419,16 @@ function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p
 /**
  * Rows rowStart..rowEnd-1 of C = A·B, as a (rowEnd−rowStart)×p row-major
  * block. A is row-major with n columns (at least rowEnd rows), B is
- * row-major n×p.
+ * row-major n×p. `bKey` (optional): a caller that multiplies many row
+ * blocks by one B it never changes passes the same key (B itself, say) each
+ * time, and the SIMD kernel packs B into panels only the first time.
  */
-export function matmulRows (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): Float64Array {
+export function matmulRows (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array {
   checkArgs(a, b, n, p, rowStart, rowEnd)
   const rows = rowEnd - rowStart
   // Packing costs O(n·p) per call: only worth it with enough rows and work to spread it over.
   if (rows >= TILE_ROWS && n > 0 && p > 0 && rows * n * p >= SIMD_MIN_WORK && simdAvailable()) {
-    const c = matmulRowsSimd(simd!, a, b, n, p, rowStart, rowEnd)
+    const c = matmulRowsSimd(simd!, a, b, n, p, rowStart, rowEnd, bKey)
     if (c !== null) return c
   }
   return matmulRowsJs(a, b, n, p, rowStart, rowEnd)
