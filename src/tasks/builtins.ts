@@ -1,8 +1,8 @@
 import { BadArgumentError, LimitExceededError } from '../errors.js'
 import { factorial as factorialKernel } from './kernels/factorial.js'
-import { matmul as matmulKernel, randomMatrix } from './kernels/matmul.js'
+import { matmul as matmulKernel } from './kernels/matmul.js'
 import { toMatrix } from './params.js'
-import { factorialSplit, matmulSplit } from './split-builtins.js'
+import { factorialSplit, matmulSplit, randomSeed, seededOperands } from './split-builtins.js'
 import type { Matrix, TaskDefinition, TaskLimits } from './types.js'
 
 /**
@@ -83,8 +83,9 @@ export const matmul: TaskDefinition = {
     let a: Matrix, b: Matrix
     if (typeof first === 'number') {
       const n = second as number
-      a = { rows: first, cols: n, data: randomMatrix(first, n) }
-      b = { rows: n, cols: first, data: randomMatrix(n, first) }
+      const operands = seededOperands(first, n, randomSeed())
+      a = { rows: first, cols: n, data: operands.a }
+      b = { rows: n, cols: first, data: operands.b }
     } else {
       a = first
       b = second as Matrix

@@ -1,6 +1,6 @@
 import { FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
 import { productRange } from './kernels/factorial.js'
-import { matmulRows, randomMatrix } from './kernels/matmul.js'
+import { matmulRows, randomMatrix, randomRows } from './kernels/matmul.js'
 import type { ChunkSpec, Matrix, SplitSpec } from './types.js'
 
 /**
@@ -68,12 +68,42 @@ export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = 
   merge: (partials) => productTree(partials)
 }
 
-export interface RowChunk { rowStart: number, rowEnd: number, a: Float64Array }
-export interface MatmulShared { b: Float64Array, m: number, n: number, p: number }
+export interface RowChunk { rowStart: number, rowEnd: number, a?: Float64Array }
+/** Given matrices: B itself. The random form: only a seed, from which any node regenerates B and its rows of A. */
+export type MatmulShared = { b: Float64Array, m: number, n: number, p: number } | { seed: number, m: number, n: number, p: number }
+
+/** The seeds of A and B in the random form matmul(m, n) with job seed `seed`. */
+function operandSeeds (seed: number): { a: number, b: number } {
+  return { a: seed >>> 0, b: (seed ^ 0x5BD1E995) >>> 0 }
+}
+
+/** A (m×n) and B (n×m) of the random form with seed `seed`: what the whole call multiplies. */
+export function seededOperands (m: number, n: number, seed: number): { a: Float64Array, b: Float64Array } {
+  const seeds = operandSeeds(seed)
+  return { a: randomMatrix(m, n, seeds.a), b: randomMatrix(n, m, seeds.b) }
+}
+
+/** A fresh random job seed. */
+export function randomSeed (): number {
+  return Math.floor(Math.random() * 4294967296)
+}
+
+/** B of the last seeded job this thread ran a chunk of: generated once per job and thread, not once per chunk. */
+let seededB: { seed: number, n: number, p: number, b: Float64Array } | undefined
+function bOf (seed: number, n: number, p: number): Float64Array {
+  if (seededB === undefined || seededB.seed !== seed || seededB.n !== n || seededB.p !== p) {
+    seededB = { seed, n, p, b: randomMatrix(n, p, operandSeeds(seed).b) }
+  }
+  return seededB.b
+}
 
 /**
- * matmul split into row blocks of A; every block needs all of B, which is the
- * shared data (sent to a thief once per job). Merged by stacking the blocks.
+ * matmul split into row blocks of A. Given matrices: every block needs all of
+ * B, which is the shared data (sent to a thief once per job), and each chunk
+ * carries its rows of A. The random form matmul(m, n): nothing but a seed is
+ * shared and chunks are bare row ranges; each thread regenerates B once per
+ * job and only its own rows of A (as Dask's da.random generates chunks on the
+ * workers), so only result rows travel. Merged by stacking the blocks.
  */
 export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix> = {
   cost: ([first, second]) => {
@@ -84,29 +114,31 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
   },
   threshold: MATMUL_SPLIT_THRESHOLD,
   split: ([first, second], _limits, { chunks: wanted }) => {
-    let a: Matrix, b: Matrix
-    if (typeof first === 'number') {
-      const n = second as number
-      a = { rows: first, cols: n, data: randomMatrix(first, n) }
-      b = { rows: n, cols: first, data: randomMatrix(n, first) }
-    } else {
-      a = first as Matrix
-      b = second as Matrix
-    }
-    const m = a.rows
-    const n = a.cols
-    const p = b.cols
+    const seeded = typeof first === 'number'
+    const m = seeded ? first : (first as Matrix).rows
+    const n = seeded ? second as number : (first as Matrix).cols
+    const p = seeded ? first : (second as Matrix).cols
     const count = Math.max(1, Math.min(wanted, m))
     const chunks: Array<ChunkSpec<RowChunk>> = []
     for (let k = 0; k < count; k++) {
       const rowStart = Math.floor(k * m / count)
       const rowEnd = Math.floor((k + 1) * m / count)
       if (rowEnd <= rowStart) continue
-      chunks.push({ data: { rowStart, rowEnd, a: a.data.slice(rowStart * n, rowEnd * n) }, cost: (rowEnd - rowStart) * n * p })
+      const data: RowChunk = seeded ? { rowStart, rowEnd } : { rowStart, rowEnd, a: (first as Matrix).data.slice(rowStart * n, rowEnd * n) }
+      chunks.push({ data, cost: (rowEnd - rowStart) * n * p })
     }
-    return { shared: { b: b.data, m, n, p }, chunks }
+    const shared: MatmulShared = seeded ? { seed: randomSeed(), m, n, p } : { b: (second as Matrix).data, m, n, p }
+    return { shared, chunks }
   },
-  runChunk: ({ rowStart, rowEnd, a }, { b, n, p }) => matmulRows(a, b, n, p, 0, rowEnd - rowStart),
+  runChunk: ({ rowStart, rowEnd, a }, shared) => {
+    const { n, p } = shared
+    if ('seed' in shared) {
+      const rows = randomRows(operandSeeds(shared.seed).a, rowStart, rowEnd, n)
+      const b = bOf(shared.seed, n, p)
+      return matmulRows(rows, b, n, p, 0, rowEnd - rowStart, b)
+    }
+    return matmulRows(a as Float64Array, shared.b, n, p, 0, rowEnd - rowStart, shared.b)
+  },
   merge: (blocks, { m, p }) => {
     const data = new Float64Array(m * p)
     let offset = 0

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { factorial, productRange } from '../../src/tasks/kernels/factorial.js'
 import { bigintToDecimal, bigintToDecimalDivideAndConquer } from '../../src/tasks/kernels/bigint-decimal.js'
-import { matmul, matmulRows, matmulRowsJs, randomMatrix, simdAvailable } from '../../src/tasks/kernels/matmul.js'
+import { matmul, matmulRows, matmulRowsJs, randomMatrix, randomRows, simdAvailable } from '../../src/tasks/kernels/matmul.js'
 
 function naiveRange (lo: bigint, hi: bigint): bigint {
   let r = 1n
@@ -236,5 +236,27 @@ describe('kernels: matmul', () => {
       sum += v
     }
     assert.ok(Math.abs(sum / x.length - 0.5) < 0.05)
+  })
+
+  it('matmulRows with a bKey packs B once and still gives the same blocks; another key repacks', () => {
+    const [m, n, p] = [48, 40, 36]
+    const a = randomMatrix(m, n, 5)
+    const b1 = randomMatrix(n, p, 6)
+    const b2 = randomMatrix(n, p, 7)
+    for (const b of [b1, b2, b1]) {
+      for (let r = 0; r < m; r += 16) {
+        assert.deepEqual(matmulRows(a, b, n, p, r, r + 16, b), matmulRows(a, b, n, p, r, r + 16))
+      }
+    }
+  })
+
+  it('randomRows yields exactly the rows of randomMatrix with the same seed, for any row block', () => {
+    const whole = randomMatrix(37, 29, 987654321)
+    for (const [start, end] of [[0, 37], [0, 1], [5, 6], [3, 20], [36, 37], [10, 10]]) {
+      assert.deepEqual(randomRows(987654321, start, end, 29), whole.subarray(start * 29, end * 29))
+    }
+    // Rows are not copies of each other.
+    assert.notDeepEqual(whole.subarray(0, 29), whole.subarray(29, 58))
+    assert.throws(() => randomRows(1, 5, 4, 3), RangeError)
   })
 })

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { DEFAULT_LIMITS } from '../../src/node/mesh-node.js'
 import { isNodeRecord } from '../../src/registry/record.js'
 import { byteSize, shareMemory } from '../../src/scheduler/steal.js'
-import { factorialSplit, matmulSplit, productTree } from '../../src/tasks/split-builtins.js'
+import { factorialSplit, matmulSplit, productTree, seededOperands } from '../../src/tasks/split-builtins.js'
+import { matmul } from '../../src/tasks/builtins.js'
+import { matmul as matmulKernel } from '../../src/tasks/kernels/matmul.js'
 import type { Matrix, SplitSpec } from '../../src/tasks/types.js'
 import { naiveFactorial } from '../helpers.js'
 
@@ -76,6 +78,23 @@ describe('splittable built-ins', function () {
     assert.equal(result.rows, 30)
     assert.equal(result.cols, 30)
     assert.equal(matmulSplit.cost([30, 20]), 30 * 20 * 30)
+  })
+
+  it('matmul(m, n): only a seed is shared, chunks are bare row ranges, and split equals the whole call with that seed', function () {
+    for (const [m, n, chunks] of [[64, 48, 4], [30, 20, 7], [5, 3, 2]]) {
+      const { shared, chunks: parts } = matmulSplit.split([m, n], DEFAULT_LIMITS, { chunks })
+      assert.ok(shared !== undefined && 'seed' in shared)
+      assert.ok(byteSize(shared) < 100)
+      for (const c of parts) assert.deepEqual(Object.keys(c.data).sort(), ['rowEnd', 'rowStart'])
+      const merged = matmulSplit.merge(parts.map(c => matmulSplit.runChunk(c.data, shared)), shared, [m, n])
+      const { a, b } = seededOperands(m, n, shared.seed)
+      const whole = matmul.run(m, n) as Matrix // a different seed: same shape, other values
+      assert.equal(whole.rows, m)
+      assert.notDeepEqual(whole.data, merged.data)
+      // Identical to the whole-call kernel on the operands of that seed, and to the naive oracle.
+      assert.deepEqual(merged.data, matmulKernel(a, b, m, n, m))
+      assertClose(merged.data, naiveMatmul({ rows: m, cols: n, data: a }, { rows: n, cols: m, data: b }))
+    }
   })
 
   it('thresholds: small calls run whole', function () {

@@ -29,17 +29,45 @@ function mulberry32 (seed: number): () => number {
 }
 
 /**
+ * The seed of row `row` of a matrix seeded with `seed`: a murmur3-style mix
+ * of the two, so any block of rows can be generated on its own (by whichever
+ * node computes it) and still equal the same rows of the whole matrix.
+ */
+function rowSeed (seed: number, row: number): number {
+  let h = (seed ^ Math.imul(row + 1, 0x9E3779B1)) >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85EBCA6B)
+  h = Math.imul(h ^ (h >>> 13), 0xC2B2AE35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * Rows rowStart..rowEnd-1 of randomMatrix(rows, cols, seed), for any rows ≥
+ * rowEnd: exactly the same values, as a (rowEnd−rowStart)×cols block.
+ */
+export function randomRows (seed: number, rowStart: number, rowEnd: number, cols: number): Float64Array {
+  checkDim(rowStart, 'rowStart')
+  checkDim(rowEnd, 'rowEnd')
+  checkDim(cols, 'cols')
+  if (rowEnd < rowStart) throw new RangeError(`rowEnd (${rowEnd}) must be ≥ rowStart (${rowStart})`)
+  const base = seed >>> 0
+  const out = new Float64Array((rowEnd - rowStart) * cols)
+  for (let r = rowStart, o = 0; r < rowEnd; r++) {
+    const next = mulberry32(rowSeed(base, r))
+    for (let j = 0; j < cols; j++, o++) out[o] = next()
+  }
+  return out
+}
+
+/**
  * A rows×cols row-major matrix of uniform [0, 1) values. With a seed (any
  * number; taken modulo 2^32) the result is reproducible; without one it is
- * seeded from Math.random.
+ * seeded from Math.random. Each row has its own generator (seeded from the
+ * seed and the row number), so randomRows can produce any block of rows alone.
  */
 export function randomMatrix (rows: number, cols: number, seed?: number): Float64Array {
   checkDim(rows, 'rows')
   checkDim(cols, 'cols')
-  const next = mulberry32(seed ?? Math.floor(Math.random() * 4294967296))
-  const out = new Float64Array(rows * cols)
-  for (let i = 0; i < out.length; i++) out[i] = next()
-  return out
+  return randomRows(seed ?? Math.floor(Math.random() * 4294967296), 0, rows, cols)
 }
 
 // ─── Validation ──────────────────────────────────────────────────────────
@@ -319,7 +347,10 @@ function simdHeap (s: Simd, bytes: number): Float64Array | null {
   return new Float64Array(s.memory.buffer)
 }
 
-function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): Float64Array | null {
+/** Which B the panels at the start of the wasm heap hold: packing is skipped when a caller names the same B again. */
+let packed: { key: unknown, n: number, p: number } | undefined
+
+function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array | null {
   const rows = rowEnd - rowStart
   const colTiles = Math.ceil(p / TILE_COLS)
   const pPad = colTiles * TILE_COLS
@@ -335,7 +366,9 @@ function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p
   const cOff = aOff + aDoubles
 
   // B as panels: panel jt holds B[k][4jt .. 4jt+3] for every k, zero-padded.
-  for (let jt = 0; jt < colTiles; jt++) {
+  const reuse = bKey !== undefined && packed !== undefined && packed.key === bKey && packed.n === n && packed.p === p
+  packed = bKey === undefined ? undefined : { key: bKey, n, p }
+  for (let jt = 0; jt < (reuse ? 0 : colTiles); jt++) {
     const j0 = jt * TILE_COLS
     const width = Math.min(TILE_COLS, p - j0)
     let d = bOff + jt * n * TILE_COLS
@@ -386,14 +419,16 @@ function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p
 /**
  * Rows rowStart..rowEnd-1 of C = A·B, as a (rowEnd−rowStart)×p row-major
  * block. A is row-major with n columns (at least rowEnd rows), B is
- * row-major n×p.
+ * row-major n×p. `bKey` (optional): a caller that multiplies many row
+ * blocks by one B it never changes passes the same key (B itself, say) each
+ * time, and the SIMD kernel packs B into panels only the first time.
  */
-export function matmulRows (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): Float64Array {
+export function matmulRows (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array {
   checkArgs(a, b, n, p, rowStart, rowEnd)
   const rows = rowEnd - rowStart
   // Packing costs O(n·p) per call: only worth it with enough rows and work to spread it over.
   if (rows >= TILE_ROWS && n > 0 && p > 0 && rows * n * p >= SIMD_MIN_WORK && simdAvailable()) {
-    const c = matmulRowsSimd(simd!, a, b, n, p, rowStart, rowEnd)
+    const c = matmulRowsSimd(simd!, a, b, n, p, rowStart, rowEnd, bKey)
     if (c !== null) return c
   }
   return matmulRowsJs(a, b, n, p, rowStart, rowEnd)
