@@ -8,6 +8,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { MDNS_INTERVAL_MS } from '../constants.js'
+import { joinChunks } from './coalesce.js'
 
 export interface TransportOptions {
   privateKey: PrivateKey
@@ -31,7 +32,7 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     privateKey: options.privateKey,
     addresses: { listen: options.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [joinChunks(noise())],
     streamMuxers: [yamux()],
     // Imported only when used: `--no-mdns` nodes and clients skip loading it.
     peerDiscovery: options.mdns ? [(await import('@libp2p/mdns')).mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
