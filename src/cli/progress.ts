@@ -5,7 +5,7 @@ import { shortId, table } from './format.js'
 const SHOW_AFTER_MS = 300
 const WIDTH = 28
 
-export function isJobProgress (p: unknown): p is JobProgress {
+function isJobProgress (p: unknown): p is JobProgress {
   const x = p as JobProgress
   return x != null && typeof x === 'object' && typeof x.done === 'number' && typeof x.total === 'number' && Array.isArray(x.peers)
 }

@@ -17,7 +17,7 @@ export function isForbiddenName (name: string): boolean {
 }
 
 /** A name exposed by default, if it holds a function. */
-export function isPublicName (name: string): boolean {
+function isPublicName (name: string): boolean {
   const c = name.charCodeAt(0)
   return c !== 95 /* _ */ && c !== 35 /* # */ && !isForbiddenName(name)
 }

@@ -26,7 +26,7 @@ const log = logger('mesh:objects')
  * reference inside arguments or results is a codec extension (see wire.ts),
  * so no new message kind is needed.
  */
-export const OBJECT_ROUTE_PREFIX = '@mesh/obj/'
+const OBJECT_ROUTE_PREFIX = '@mesh/obj/'
 const REF_CALL = '@mesh/obj/ref'
 const RELEASE_CALL = '@mesh/obj/release'
 const DESCRIBE_CALL = '@mesh/obj/describe'

@@ -13,7 +13,7 @@ import type { WorkerPool } from './pool.js'
 const log = logger('mesh:steal')
 
 /** Internal call names of the stealing protocol; they ride the ordinary RPC channel. */
-export const STEAL_ROUTES = {
+const STEAL_ROUTES = {
   /** thief → owner: "I am idle, give me chunks" → {granted, job}. */
   steal: '@mesh/steal',
   /** owner → thief: run these chunks; each partial comes back as a progress event. */

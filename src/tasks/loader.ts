@@ -5,7 +5,7 @@ import { builtinTasks } from './builtins.js'
 import { tasksOfModule } from './module.js'
 import type { LoadedTask, TaskDefinition } from './types.js'
 
-export const BUILTINS_MODULE = new URL('./builtins.js', import.meta.url).href
+const BUILTINS_MODULE = new URL('./builtins.js', import.meta.url).href
 
 /**
  * What a node serves: built-in task names and module paths (as a list or a
