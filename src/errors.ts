@@ -81,6 +81,16 @@ export const UnknownObjectError = defineError('UnknownObjectError', 'UNKNOWN_OBJ
 export const UnknownMethodError = defineError('UnknownMethodError', 'UNKNOWN_METHOD')
 /** The remote handle or callback was released (explicitly or by garbage collection). */
 export const HandleReleasedError = defineError('HandleReleasedError', 'HANDLE_RELEASED')
+/** No node asked knows a detached job of that id (never submitted, or forgotten long after it expired). */
+export const UnknownJobError = defineError('UnknownJobError', 'UNKNOWN_JOB')
+/** The detached job's result was kept for its time (--result-ttl) or pushed out by newer ones (--result-store-max). */
+export const ExpiredError = defineError('ExpiredError', 'EXPIRED')
+/** This node's job journal cannot grow (disk or database full): the job was refused, nothing stored was lost. */
+export const StoreFullError = defineError('StoreFullError', 'STORE_FULL', true)
+/** A detached job's provider died mid-job and the task is not idempotent: the work may or may not have run, so it is not re-run. */
+export const MayHaveRunError = defineError('MayHaveRunError', 'MAY_HAVE_RUN')
+/** The detached job has not finished yet (ask again, or wait for it with --wait). */
+export const NotReadyError = defineError('NotReadyError', 'NOT_READY', true)
 
 const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
   ['NO_PROVIDER', NoProviderError],
@@ -101,7 +111,12 @@ const classesByCode = new Map<string, new (message: string, data?: unknown) => M
   ['RATE_LIMITED', RateLimitedError],
   ['UNKNOWN_OBJECT', UnknownObjectError],
   ['UNKNOWN_METHOD', UnknownMethodError],
-  ['HANDLE_RELEASED', HandleReleasedError]
+  ['HANDLE_RELEASED', HandleReleasedError],
+  ['UNKNOWN_JOB', UnknownJobError],
+  ['EXPIRED', ExpiredError],
+  ['STORE_FULL', StoreFullError],
+  ['MAY_HAVE_RUN', MayHaveRunError],
+  ['NOT_READY', NotReadyError]
 ])
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */
