@@ -228,6 +228,12 @@ export const DEFAULT_RESULT_TTL_MS = 24 * 60 * 60 * 1000
  */
 export const DEFAULT_RESULT_STORE_MAX_BYTES = 256 * 1024 * 1024
 
+/**
+ * An expired result's row (~200 bytes, no payload) is kept this long more,
+ * so asking for it says EXPIRED rather than UNKNOWN_JOB for a day.
+ */
+export const EXPIRED_KEPT_MS = 24 * 60 * 60 * 1000
+
 /** The sweep of expired results runs this often at most (and at least every ttl/10, so short test TTLs are honoured). */
 export const RESULT_SWEEP_MAX_MS = 60_000
 export const RESULT_SWEEP_MIN_MS = 50

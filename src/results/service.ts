@@ -1,6 +1,6 @@
 import type { Logger } from '@libp2p/interface'
 import { decode, encode } from '../codec.js'
-import { RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
+import { EXPIRED_KEPT_MS, RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
 import { BadArgumentError, CancelledError, ExpiredError, MayHaveRunError, MeshError, UnknownJobError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
@@ -297,7 +297,7 @@ export class DetachedJobs {
 
   private sweep (): void {
     try {
-      this.c.journal.sweep(Date.now(), this.c.ttl)
+      this.c.journal.sweep(Date.now(), this.c.ttl, this.c.ttl + EXPIRED_KEPT_MS)
     } catch (err: any) {
       this.c.logger.error('sweeping expired results failed: %s', err.message)
     }

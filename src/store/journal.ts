@@ -188,13 +188,13 @@ export class Journal {
   /**
    * Results finished before `now - ttl` become EXPIRED (their payload is
    * dropped, the row stays so asking says EXPIRED, not UNKNOWN_JOB); rows
-   * expired for another `ttl` are forgotten. Returns the ids just expired.
+   * that finished more than `forgetAfter` ago are forgotten. Returns the ids just expired.
    */
-  sweep (now: number, ttl: number): string[] {
+  sweep (now: number, ttl: number, forgetAfter: number): string[] {
     const old = this.statements.expiredBefore.all(now - ttl) as Array<{ id: string, size: number }>
     this.db.transaction(() => {
       for (const r of old) this.statements.expire.run(r.id)
-      this.statements.forgetBefore.run(now - 2 * ttl)
+      this.statements.forgetBefore.run(now - Math.max(forgetAfter, ttl))
     })()
     for (const r of old) this.finishedBytes -= r.size
     return old.map(r => r.id)
