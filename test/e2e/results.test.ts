@@ -164,4 +164,51 @@ describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
     assert.equal(JSON.parse(refused.stdout).error.code, 'STORE_FULL')
     assert.equal((await runCli(['result', kept, ...reach(provider)])).stdout, '9\n')
   })
+
+  describe('the provider and one replica hold each job', function () {
+    /** Two providers that know each other; jobs are submitted through `a` (it provides, `b` is the replica). */
+    async function pair (): Promise<{ a: CliNode, b: CliNode }> {
+      const a = await node(['--serve', FIXTURES, '--workers', '1', '--data-dir', ':memory:'])
+      const b = await node(['--serve', FIXTURES, '--workers', '1', '--data-dir', ':memory:', '--bootstrap', ...a.addresses])
+      return { a, b }
+    }
+
+    /** Submit through `a` until its id names a replica (`a` learns of `b` a moment after b's ready line). */
+    async function submitReplicated (args: string[], a: CliNode): Promise<string> {
+      for (let i = 0; i < 10; i++) {
+        const id = await submit(args, [a])
+        if (!id.endsWith('00000000')) return id
+        await new Promise(resolve => setTimeout(resolve, 300))
+      }
+      assert.fail('no replica was chosen')
+    }
+
+    it('the provider killed (SIGKILL) mid-job: the replica re-dispatches it and answers by id', async function () {
+      const { a, b } = await pair()
+      const id = await submitReplicated(['slowAdd', '20', '22', '3000'], a)
+      await a.stop('SIGKILL')
+      const r = await runCli(['result', id, '--wait', ...reach(b)])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, '42\n')
+    })
+
+    it('a non-idempotent job whose provider died ends FAILURE with MAY_HAVE_RUN, not re-run', async function () {
+      const { a, b } = await pair()
+      const id = await submitReplicated(['spin'], a)
+      await a.stop('SIGKILL')
+      const r = await runCli(['result', id, '--wait', '--json', ...reach(b)])
+      assert.equal(r.code, 1)
+      assert.equal(JSON.parse(r.stdout).error.code, 'MAY_HAVE_RUN')
+      assert.equal((await runCli(['status', id, ...reach(b)])).stdout, 'FAILURE\n')
+    })
+
+    it('the replica killed instead: the provider still answers', async function () {
+      const { a, b } = await pair()
+      const id = await submitReplicated(['slowAdd', '1', '2', '1000'], a)
+      await b.stop('SIGKILL')
+      const r = await runCli(['result', id, '--wait', ...reach(a)])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, '3\n')
+    })
+  })
 })
