@@ -62,7 +62,7 @@ export interface DetachedJobsComponents {
 }
 
 interface Watcher { progress: (data: unknown) => void, settle: (row: JobRow) => void }
-interface Live { job?: Job, status: StoredState, progress?: unknown, watchers: Set<Watcher> }
+interface Live { job?: Job, status: StoredState, progress?: unknown, watchers: Set<Watcher>, /** The replica to tell when this node provides the job. */ replica?: string | null }
 
 /**
  * The holder side of detached jobs: accepts them (journal + one replica by
@@ -232,6 +232,7 @@ export class DetachedJobs {
 
   private start (row: JobRow): void {
     const live = this.liveOf(row.id, 'PENDING')
+    live.replica = row.peer
     const args = row.args !== null ? asArgs(decode(row.args)) : []
     const elapsed = Date.now() - row.created
     const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
@@ -262,11 +263,12 @@ export class DetachedJobs {
     } catch (err: any) {
       this.c.logger.error('cannot journal the outcome of job %s: %s', id, err.message)
     }
-    const row = this.c.journal.get(id)
-    if (tellReplica && row?.role === 'provider' && row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [id, state, outcome])
     const live = this.live.get(id)
     this.live.delete(id)
-    const done = row ?? { id, task: '', args: null, state, role: 'provider', peer: null, submitter: '', idempotent: false, timeout: 0, created: finished, finished, outcome } satisfies JobRow
+    const replica = live !== undefined ? live.replica : this.c.journal.get(id)?.peer
+    if (tellReplica && replica != null) this.tell(replica, JOB_ROUTES.settled, [id, state, outcome])
+    // What the watchers need of the row; read back from the journal it would cost a query per job.
+    const done: JobRow = { id, task: '', args: null, state, role: 'provider', peer: null, submitter: '', idempotent: false, timeout: 0, created: finished, finished, outcome }
     for (const w of live?.watchers ?? []) w.settle(done)
   }
 
