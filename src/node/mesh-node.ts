@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   DEFAULT_CALL_TIMEOUT_MS, DEFAULT_LISTEN, DEFAULT_MAX_FACTORIAL_N, DEFAULT_MAX_FRAME_BYTES,
@@ -30,7 +30,7 @@ import { createTransport } from './libp2p.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
-import { createDetachedJobs, openJournal, DetachedJobs, type DetachedJob, type DetachOptions, type JobClient, type JobSnapshot, type ResultOptions } from '../results/index.js'
+import { ResultsService, DetachedJobs, checkResultOptions, type DetachedJob, type DetachOptions, type JobSnapshot, type ResultOptions } from '../results/index.js'
 import type { StoredState } from '../store/journal.js'
 
 const log = logger('mesh:node')
@@ -164,7 +164,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
   private readonly objects: ObjectService
   /** Detached jobs (src/results): held here when the node serves tasks; asked about from anywhere. */
-  private detached?: { holder?: DetachedJobs, client: JobClient }
+  private detached?: ResultsService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -213,8 +213,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     })
     const tasks = await loadTasks(options.serve)
     const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
-    // Only a node that serves tasks holds detached jobs; the journal is checked before the node listens.
-    const journal = tasks.size > 0 ? await openJournal(options, peerIdFromPrivateKey(privateKey).toString(), options.privateKey !== undefined || options.keyFile !== undefined) : undefined
+    checkResultOptions(options)
     let libp2p: Libp2p
     try {
       libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined })
@@ -254,7 +253,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       node.steal = steal
       node.addRoute(StealService.matches, (call, from) => steal.handle(call, from))
     }
-    node.detached = createDetachedJobs({
+    const results = node.detached = new ResultsService({
       peerId: libp2p.peerId.toString(),
       call: async (peer, callName, args, callOptions) => rpc.call(node.peerIdOf(peer), callName, args, callOptions),
       run: (task, args, submitOptions) => node.submit(task, args, submitOptions),
@@ -262,20 +261,27 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       idempotent: (task) => tasks.get(task)?.idempotent === true,
       holders: () => registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId),
       providers: (task) => node.providers(task),
-      waitForProvider: async (task, waitOptions) => node.waitForProvider(task, waitOptions)
-    }, journal, options)
-    const holder = node.detached.holder
-    if (holder !== undefined) {
-      node.addRoute(DetachedJobs.matches, (call, from) => holder.handle(call, from))
-      registry.on('change', (peer, record) => { if (record === undefined) holder.peerLeft(peer) })
+      waitForProvider: async (task, waitOptions) => node.waitForProvider(task, waitOptions),
+      // Only a node that serves tasks holds detached jobs.
+      holds: tasks.size > 0,
+      persistentIdentity: options.privateKey !== undefined || options.keyFile !== undefined
+    }, options)
+    node.addRoute(DetachedJobs.matches, (call, from) => results.handle(call, from))
+    registry.on('change', (peer, record) => { if (record === undefined) results.peerLeft(peer) })
+    try {
+      // The journal is checked (BAD_CONFIG) before the node listens.
+      await results.start()
+    } catch (err) {
+      await pool?.destroy()
+      throw err
     }
     try {
       await node.start(options.bootstrap ?? [])
     } catch (err) {
-      holder?.stop()
+      results.stop()
       throw err
     }
-    holder?.resume()
+    results.afterStart()
     return node
   }
 
@@ -347,19 +353,19 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (options.detach === true) {
       // Detached (docs/results.md): a provider journals it with one replica and runs it; the promise resolves with its handle then.
       const detach: DetachOptions = { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent }
-      return this.detached!.client.submit<T>(task, args, detach)
+      return this.detached!.submit<T>(task, args, detach)
     }
     return new Job<T>(this.jobHost, task, args, options)
   }
 
   /** A handle on detached job `id`, from whichever node holds it (UNKNOWN_JOB if none does). */
   async job<T = unknown> (id: string): Promise<DetachedJob<T>> {
-    return await this.detached!.client.job<T>(id)
+    return await this.detached!.job<T>(id)
   }
 
   /** Recent detached jobs of every node this one knows, newest first. */
   async jobs (filter: { state?: StoredState, task?: string, limit?: number } = {}): Promise<JobSnapshot[]> {
-    return await this.detached!.client.jobs(filter)
+    return await this.detached!.jobs(filter)
   }
 
   /**
@@ -516,7 +522,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
-    this.detached?.holder?.stop()
+    this.detached?.stop()
     this.steal?.stop()
     this.objects.stop()
     await this.rpc.stop()

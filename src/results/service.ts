@@ -7,7 +7,8 @@ import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
 import { makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
 
-/** The internal calls of detached jobs, on the shared RPC channel. */
+/** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
+export const JOB_NAMESPACE = '@mesh/jobs'
 export const JOB_ROUTES = {
   submit: '@mesh/jobs/submit',
   replicate: '@mesh/jobs/replicate',
