@@ -1,5 +1,4 @@
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import { logger } from '@libp2p/logger'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_CALL_TIMEOUT_MS, MAX_REFS_PER_PEER } from '../constants.js'
 import {
@@ -8,14 +7,13 @@ import {
 } from '../errors.js'
 import { loadScore, type ObjectInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
+import { objectOfMethod } from '../execution/routes.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { checkMethodList, exposedMethods, isClass } from './exposure.js'
 import { markOf } from './marker.js'
 import { makeProxy, proxyState, type Invoke } from './proxy.js'
 import type { ExposeOptions, InstanceMode, LookupOptions, ObjectDescription, ObjectEntry, ObjectStats, Remote } from './types.js'
 import { DESCEND, RefIn, RefKind, RefOut, mapArgs, mapDeep, parseRef } from './wire.js'
-
-const log = logger('mesh:objects')
 
 /**
  * Call names of the object protocol. A method of an exposed object is called
@@ -26,23 +24,13 @@ const log = logger('mesh:objects')
  * reference inside arguments or results is a codec extension (see wire.ts),
  * so no new message kind is needed.
  */
-const OBJECT_ROUTE_PREFIX = '@mesh/obj/'
-const REF_CALL = '@mesh/obj/ref'
-const RELEASE_CALL = '@mesh/obj/release'
-const DESCRIBE_CALL = '@mesh/obj/describe'
+export const OBJECT_NAMESPACE = '@mesh/obj'
+const REF_CALL = `${OBJECT_NAMESPACE}/ref`
+const RELEASE_CALL = `${OBJECT_NAMESPACE}/release`
+const DESCRIBE_CALL = `${OBJECT_NAMESPACE}/describe`
 
 const OBJECT_NAME = /^[A-Za-z_][\w-]*$/
 const MODES: InstanceMode[] = ['single', 'session', 'percall']
-
-/** `greeter.welcomeMessage`: an object method call (not a task, not an internal name). */
-export function isObjectCallName (name: string): boolean {
-  return name.indexOf('.') > 0 && name.charCodeAt(0) !== 64 /* @ */
-}
-
-/** Names the object service serves on the RPC channel. */
-export function isObjectRoute (name: string): boolean {
-  return isObjectCallName(name) || name.startsWith(OBJECT_ROUTE_PREFIX)
-}
 
 /** Any method, for proxies passed on (the object behind them checks). */
 const ANY = 'any'
@@ -80,8 +68,11 @@ interface PeerExports {
 
 interface Held { peer: string, epoch: number, id: number }
 
-export interface ObjectServiceInit {
-  libp2p: Libp2p
+export interface ObjectServiceComponents {
+  peerId: PeerId
+  logger: ComponentLogger
+  /** libp2p's events: a peer's handles and sessions go when it disconnects. */
+  events: TypedEventTarget<Libp2pEvents>
   registry: Registry
   /** A call to `peer` over the node's RPC service. */
   call: (peer: PeerId, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
@@ -109,16 +100,19 @@ export class ObjectService {
   private readonly finalizer = new FinalizationRegistry<Held>((held) => { this.queueRelease(held) })
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.dropPeer(evt.detail.toString()) }
 
-  constructor (private readonly init: ObjectServiceInit) {
-    this.selfId = init.libp2p.peerId.toString()
+  private readonly log: Logger
+
+  constructor (private readonly init: ObjectServiceComponents) {
+    this.selfId = init.peerId.toString()
+    this.log = init.logger.forComponent('mesh:objects')
   }
 
   start (): void {
-    this.init.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.init.events.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   stop (): void {
-    this.init.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.init.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const e of this.exposed.values()) e.sessions.clear()
     this.exports.clear()
     this.releaseQueue.clear()
@@ -180,7 +174,7 @@ export class ObjectService {
   }
 
   private published (): void {
-    this.init.registry.publishNow().catch((err: any) => { log('publish failed: %s', err.message) })
+    this.init.registry.publishNow().catch((err: any) => { this.log('publish failed: %s', err.message) })
   }
 
   private make (name: string, factory: () => object): object {
@@ -191,12 +185,10 @@ export class ObjectService {
 
   // ── serving ───────────────────────────────────────────────────────────────
 
-  /** The route handler: a call that arrived from `from` (or this node itself). */
-  handle (call: IncomingCall, from: string): unknown {
-    const name = call.task
-    if (name.charCodeAt(0) === 64) return this.handleInternal(name, call.args, from)
-    const dot = name.indexOf('.')
-    return this.callNamed(name.slice(0, dot), name.slice(dot + 1), call.args, from)
+  /** The route of `<object>.<method>` calls that arrived from `from` (or this node itself). */
+  handleMethod (call: IncomingCall, from: string): unknown {
+    const object = objectOfMethod(call.task)
+    return this.callNamed(object, call.task.slice(object.length + 1), call.args, from)
   }
 
   private callNamed (objectName: string, method: string, args: unknown[], from: string): unknown {
@@ -251,7 +243,9 @@ export class ObjectService {
     return this.exportValue(out, from)
   }
 
-  private handleInternal (name: string, args: unknown[], from: string): unknown {
+  /** The route of the object protocol's internal calls (`@mesh/obj/...`). */
+  handleInternal (call: IncomingCall, from: string): unknown {
+    const { task: name, args } = call
     switch (name) {
       case REF_CALL: {
         const id = args[0]
@@ -399,7 +393,7 @@ export class ObjectService {
     try {
       await this.init.call(this.peerIdOf(peer), RELEASE_CALL, [ids], { timeout: DEFAULT_CALL_TIMEOUT_MS })
     } catch (err: any) {
-      log('release of %d handles at %s failed: %s', ids.length, peer, err.message)
+      this.log('release of %d handles at %s failed: %s', ids.length, peer, err.message)
     }
   }
 
