@@ -2,17 +2,18 @@ import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } 
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_CALL_TIMEOUT_MS, MAX_REFS_PER_PEER } from '../constants.js'
 import {
-  BadArgumentError, ConfigError, HandleReleasedError, LimitExceededError, NoProviderError, NotRunningError,
-  PeerGoneError, TaskFailedError, UnknownMethodError, UnknownObjectError
+  BadArgumentError, HandleReleasedError, LimitExceededError, NoProviderError, NotRunningError,
+  PeerGoneError, UnknownMethodError
 } from '../errors.js'
 import { loadScore, type ObjectInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import { objectOfMethod } from '../execution/routes.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
-import { checkMethodList, exposedMethods, isClass } from './exposure.js'
+import { ExposedTable, OBJECT_NAME } from './exposed.js'
+import { checkMethodList, exposedMethods } from './exposure.js'
 import { markOf } from './marker.js'
 import { makeProxy, proxyState, type Invoke } from './proxy.js'
-import type { ExposeOptions, InstanceMode, LookupOptions, ObjectDescription, ObjectEntry, ObjectStats, Remote } from './types.js'
+import type { ExposeOptions, LookupOptions, ObjectDescription, ObjectEntry, ObjectStats, Remote } from './types.js'
 import { DESCEND, RefIn, RefKind, RefOut, mapArgs, mapDeep, parseRef } from './wire.js'
 
 /**
@@ -29,26 +30,11 @@ const REF_CALL = `${OBJECT_NAMESPACE}/ref`
 const RELEASE_CALL = `${OBJECT_NAMESPACE}/release`
 const DESCRIBE_CALL = `${OBJECT_NAMESPACE}/describe`
 
-const OBJECT_NAME = /^[A-Za-z_][\w-]*$/
-const MODES: InstanceMode[] = ['single', 'session', 'percall']
-
 /** Any method, for proxies passed on (the object behind them checks). */
 const ANY = 'any'
 type Allowed = ReadonlySet<string> | typeof ANY
 /** A function reference exposes only being called. */
 const CALL_ONLY: ReadonlySet<string> = new Set([''])
-
-interface Exposed {
-  name: string
-  mode: InstanceMode
-  metadata: string[]
-  oneway: Set<string>
-  allow?: Set<string>
-  instance?: object
-  methods?: Set<string>
-  factory?: () => object
-  sessions: Map<string, { instance: object, methods: ReadonlySet<string> }>
-}
 
 interface ExportEntry {
   id: number
@@ -89,7 +75,7 @@ const noop = (): void => {}
  * generation of that peer's connection (to fail old proxies after it left).
  */
 export class ObjectService {
-  private readonly exposed = new Map<string, Exposed>()
+  private readonly exposed = new ExposedTable()
   /** Kept until the peer disconnects, so ids are never reused while it is connected. */
   private readonly exports = new Map<string, PeerExports>()
   private readonly epochs = new Map<string, number>()
@@ -113,7 +99,7 @@ export class ObjectService {
 
   stop (): void {
     this.init.events.removeEventListener('peer:disconnect', this.onDisconnect)
-    for (const e of this.exposed.values()) e.sessions.clear()
+    this.exposed.dropSessions()
     this.exports.clear()
     this.releaseQueue.clear()
   }
@@ -121,49 +107,23 @@ export class ObjectService {
   // ── exposing ──────────────────────────────────────────────────────────────
 
   expose (name: string, target: unknown, options: ExposeOptions = {}): void {
-    if (typeof name !== 'string' || !OBJECT_NAME.test(name)) throw new ConfigError(`object name "${String(name)}" must be letters, digits, _ or -, starting with a letter or _`)
-    if (this.exposed.has(name)) throw new ConfigError(`an object named "${name}" is already exposed here`)
-    const isFactory = typeof target === 'function'
-    if (!isFactory && (target === null || typeof target !== 'object')) throw new ConfigError(`expose("${name}"): give an object, a class or a factory function`)
-    const mode = options.instanceMode ?? (isFactory ? 'session' : 'single')
-    if (!MODES.includes(mode)) throw new ConfigError(`instanceMode must be one of ${MODES.join(', ')}, got "${String(mode)}"`)
-    const metadata = options.metadata ?? []
-    if (!Array.isArray(metadata) || !metadata.every(t => typeof t === 'string')) throw new ConfigError('metadata must be an array of strings')
-    const allow = options.methods !== undefined ? checkMethodList('methods', options.methods) : undefined
-    const oneway = options.oneway !== undefined ? checkMethodList('oneway', options.oneway) : new Set<string>()
-    const entry: Exposed = { name, mode, metadata: [...metadata], oneway, allow, sessions: new Map() }
-    if (mode === 'single') {
-      entry.instance = isFactory ? this.make(name, target as () => object) : target as object
-      entry.methods = allow ?? exposedMethods(entry.instance)
-    } else {
-      if (!isFactory) throw new ConfigError(`instanceMode "${mode}" needs a factory function or a class, not an object`)
-      const Class = target
-      entry.factory = isClass(Class) ? () => new Class() : target as () => object
-    }
-    for (const m of oneway) {
-      if (entry.methods !== undefined && !entry.methods.has(m)) throw new ConfigError(`oneway method "${m}" is not an exposed method of "${name}"`)
-    }
-    this.exposed.set(name, entry)
+    this.exposed.add(name, target, options)
     this.published()
   }
 
   unexpose (name: string): boolean {
-    const entry = this.exposed.get(name)
-    if (entry === undefined) return false
-    entry.sessions.clear()
-    this.exposed.delete(name)
-    this.published()
-    return true
+    const removed = this.exposed.remove(name)
+    if (removed) this.published()
+    return removed
   }
 
   /** What the registry advertises. */
   offer (): ObjectInfo[] {
-    return [...this.exposed.values()].map(e => ({ name: e.name, metadata: e.metadata }))
+    return this.exposed.offer()
   }
 
   stats (): ObjectStats {
-    let sessions = 0
-    for (const e of this.exposed.values()) sessions += e.sessions.size
+    const sessions = this.exposed.sessions
     let exported = 0
     let exportPeers = 0
     for (const t of this.exports.values()) {
@@ -177,12 +137,6 @@ export class ObjectService {
     this.init.registry.publishNow().catch((err: any) => { this.log('publish failed: %s', err.message) })
   }
 
-  private make (name: string, factory: () => object): object {
-    const instance = factory()
-    if (instance === null || typeof instance !== 'object') throw new TaskFailedError(`the factory of "${name}" returned ${instance === null ? 'null' : typeof instance}, not an object`)
-    return instance
-  }
-
   // ── serving ───────────────────────────────────────────────────────────────
 
   /** The route of `<object>.<method>` calls that arrived from `from` (or this node itself). */
@@ -192,29 +146,8 @@ export class ObjectService {
   }
 
   private callNamed (objectName: string, method: string, args: unknown[], from: string): unknown {
-    const e = this.exposed.get(objectName)
-    if (e === undefined) {
-      throw new UnknownObjectError(`this node exposes no object "${objectName}"; it exposes ${[...this.exposed.keys()].join(', ') || 'nothing'}`)
-    }
-    let instance: object
-    let methods: ReadonlySet<string>
-    if (e.mode === 'single') {
-      instance = e.instance as object
-      methods = e.methods as Set<string>
-    } else if (e.mode === 'session') {
-      let session = e.sessions.get(from)
-      if (session === undefined) {
-        const made = this.make(e.name, e.factory as () => object)
-        session = { instance: made, methods: e.allow ?? exposedMethods(made) }
-        e.sessions.set(from, session)
-      }
-      instance = session.instance
-      methods = session.methods
-    } else {
-      instance = this.make(e.name, e.factory as () => object)
-      methods = e.allow ?? exposedMethods(instance)
-    }
-    return this.invoke(e.name, instance, methods, method, args, from, e.oneway.has(method))
+    const t = this.exposed.target(objectName, from)
+    return this.invoke(t.name, t.instance, t.methods, method, args, from, t.oneway.has(method))
   }
 
   private invoke (label: string, target: object, allow: Allowed, method: string, rawArgs: unknown[], from: string, oneway: boolean): unknown {
@@ -268,10 +201,7 @@ export class ObjectService {
         return released
       }
       case DESCRIBE_CALL: {
-        const e = this.exposed.get(args[0] as string)
-        if (e === undefined) throw new UnknownObjectError(`this node exposes no object "${String(args[0])}"`)
-        const d: ObjectDescription = { name: e.name, instanceMode: e.mode, metadata: e.metadata, oneway: [...e.oneway] }
-        return d
+        return this.exposed.describe(args[0] as string)
       }
       default:
         throw new UnknownMethodError(`unknown object protocol call "${name}"`)
@@ -416,7 +346,7 @@ export class ObjectService {
     this.peerIds.delete(peer)
     this.exports.delete(peer)
     this.releaseQueue.delete(peer)
-    for (const e of this.exposed.values()) e.sessions.delete(peer)
+    this.exposed.dropSessions(peer)
   }
 
   /** Run a local invocation as a promise, so sync throws become rejections. */
@@ -445,7 +375,7 @@ export class ObjectService {
   /** Every object in the mesh as the registry knows it, with all of `tags` if given. */
   find (tags: string | string[] = []): ObjectEntry[] {
     const want = typeof tags === 'string' ? [tags] : tags
-    const all: ObjectEntry[] = [...this.exposed.values()].map(e => ({ name: e.name, metadata: [...e.metadata], peerId: this.selfId }))
+    const all: ObjectEntry[] = this.exposed.entries().map(e => ({ ...e, peerId: this.selfId }))
     for (const record of this.init.registry.peers()) {
       for (const o of record.objects) all.push({ name: o.name, metadata: [...o.metadata], peerId: record.peerId })
     }
@@ -481,8 +411,7 @@ export class ObjectService {
 
   private async proxyFor<T> (name: string, peer: string, callTimeout: number, timeout: number): Promise<Remote<T>> {
     if (peer === this.selfId) {
-      const e = this.exposed.get(name)
-      const state = { released: false, label: `object ${name}`, oneway: new Set(e?.oneway ?? []) }
+      const state = { released: false, label: `object ${name}`, oneway: new Set(this.exposed.oneway(name)) }
       return makeProxy(false, state, this.guard((method, args) => this.callNamed(name, method, args, this.selfId)), async () => {}) as Remote<T>
     }
     const peerId = this.peerIdOf(peer)
