@@ -39,8 +39,12 @@ export class MeshError extends Error {
  * run (safe only for an idempotent task). It sets the error's `retryable`.
  */
 const CODES = {
-  /** No peer in the mesh serves the task or object within the timeout. */
-  NO_PROVIDER: { name: 'NoProviderError', retry: 'refused' },
+  /**
+   * No peer in the mesh serves the task or object within the timeout. A job
+   * gets it from its own wait (final); inside an attempt it comes from a
+   * provider's nested call, so that provider's work had started: `lost`.
+   */
+  NO_PROVIDER: { name: 'NoProviderError', retry: 'lost' },
   /** The peer that was asked does not serve this task. */
   UNKNOWN_TASK: { name: 'UnknownTaskError' },
   /** The arguments do not fit the task: wrong count, type or value. */
