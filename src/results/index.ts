@@ -25,8 +25,8 @@ export interface ResultOptions {
 
 /** What the results service needs from its node. */
 export type ResultsComponents = Omit<DetachedJobsComponents, 'journal' | 'logger' | 'ttl' | 'maxBytes' | 'defaultTimeout'> & Omit<JobClientComponents, 'local'> & {
-  /** Whether this node holds jobs: only a node that serves tasks does (a CLI client never). */
-  holds: boolean
+  /** Whether this node holds jobs (asked at start): only a node that serves tasks does (a CLI client never). */
+  holds: () => boolean
   /** False for an identity made afresh at each start: then nothing is kept on disk by default. */
   persistentIdentity: boolean
 }
@@ -56,7 +56,7 @@ export class ResultsService {
   async start (): Promise<void> {
     const c = this.components
     let journal: Journal | undefined
-    if (c.holds) journal = await Journal.open(this.options.dataDir ?? defaultDataDir(c.peerId, c.persistentIdentity), c.peerId, { maxPages: this.options.journalMaxPages })
+    if (c.holds()) journal = await Journal.open(this.options.dataDir ?? defaultDataDir(c.peerId, c.persistentIdentity), c.peerId, { maxPages: this.options.journalMaxPages })
     this.holder = journal !== undefined
       ? new DetachedJobs({
         ...c,
