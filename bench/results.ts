@@ -52,14 +52,19 @@ async function stopProc (p: Proc): Promise<void> {
  * mesh: the replica's journal write and the job run off the caller's and
  * the provider's event loops), and an in-process caller that knows only the provider.
  */
-async function trio (dir: string | undefined): Promise<{ caller: MeshNode, stop: () => Promise<void> }> {
+async function trio (dir: string | undefined): Promise<{ caller: MeshNode, providerOnly: MeshNode, stop: () => Promise<void> }> {
   const provider = await startNode(['--serve', 'add', '--data-dir', dir !== undefined ? join(dir, 'p') : ':memory:'])
-  const replica = await startNode(['--serve', 'add', '--data-dir', dir !== undefined ? join(dir, 'r') : ':memory:', '--bootstrap', ...provider.addresses])
-  const caller = await createMeshNode({ mdns: false, bootstrap: provider.addresses })
+  // The replica serves another task, so callers send their add jobs to the provider.
+  const replica = await startNode(['--serve', 'factorial', '--data-dir', dir !== undefined ? join(dir, 'r') : ':memory:', '--bootstrap', ...provider.addresses])
+  // `caller` knows both (it replicates in parallel with the submit); `providerOnly` knows the provider alone (which replicates).
+  const caller = await createMeshNode({ mdns: false, bootstrap: [...provider.addresses, ...replica.addresses] })
+  const providerOnly = await createMeshNode({ mdns: false, bootstrap: provider.addresses })
   await caller.waitForProvider('add')
-  // Until the provider knows its replica, jobs have none: wait for an id that names one.
-  for (let i = 0; i < 50 && (await caller.submit('add', [0, 0], { detach: true })).id.endsWith('00000000'); i++) await new Promise(resolve => setTimeout(resolve, 100))
-  return { caller, stop: async () => { await caller.stop(); await stopProc(replica); await stopProc(provider) } }
+  await caller.waitForProvider('factorial')
+  await providerOnly.waitForProvider('add')
+  // Until the provider knows its replica, its jobs have none: wait for an id that names one.
+  for (let i = 0; i < 50 && (await providerOnly.submit('add', [0, 0], { detach: true })).id.endsWith('00000000'); i++) await new Promise(resolve => setTimeout(resolve, 100))
+  return { caller, providerOnly, stop: async () => { await caller.stop(); await providerOnly.stop(); await stopProc(replica); await stopProc(provider) } }
 }
 
 async function roundTrip (dir: string): Promise<void> {
@@ -69,7 +74,8 @@ async function roundTrip (dir: string): Promise<void> {
   const variants: Array<[string, (i: number) => Promise<unknown>]> = [
     ['call, provider journals on disk', async (i) => disk.caller.call('add', i, 1)],
     ['call, provider journal :memory:', async (i) => memory.caller.call('add', i, 1)],
-    ['detached submit (accepted, replicated)', async (i) => disk.caller.submit('add', [i, 1], { detach: true })],
+    ['detached submit (caller replicates)', async (i) => disk.caller.submit('add', [i, 1], { detach: true })],
+    ['detached submit (provider replicates)', async (i) => disk.providerOnly.submit('add', [i, 1], { detach: true })],
     ['detached submit + result()', async (i) => (await disk.caller.submit('add', [i, 1], { detach: true })).result()]
   ]
   const perCall = new Map<string, number[]>(variants.map(([name]) => [name, []]))
@@ -84,8 +90,8 @@ async function roundTrip (dir: string): Promise<void> {
   for (const [name, xs] of perCall) console.log(`${name.padEnd(40)} median ${median(xs).toFixed(1)} µs, p25 ${quantile(xs, 0.25).toFixed(1)}, p75 ${quantile(xs, 0.75).toFixed(1)}`)
   const paired = (a: string, b: string): number => median(perCall.get(a)!.map((x, i) => x / perCall.get(b)![i]))
   console.log(`call, disk journal vs :memory:: ${((paired(variants[0][0], variants[1][0]) - 1) * 100).toFixed(1)} % (target: unchanged within 5 %; calls never touch the journal)`)
-  console.log(`detached submit / call:        ${paired(variants[2][0], variants[0][0]).toFixed(2)}× (target ≤ 2×)`)
-  console.log(`submit + result / call:        ${paired(variants[3][0], variants[0][0]).toFixed(2)}×`)
+  console.log(`detached submit / call:        ${paired(variants[2][0], variants[0][0]).toFixed(2)}× when the caller knows the replica (target ≤ 2×); ${paired(variants[3][0], variants[0][0]).toFixed(2)}× when the provider replicates`)
+  console.log(`submit + result / call:        ${paired(variants[4][0], variants[0][0]).toFixed(2)}×`)
   await disk.stop()
   await memory.stop()
 }

@@ -158,7 +158,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
       run: (task, args, options) => this.caller.submit(task, args, options),
       serves: (task) => this.execution.served.includes(task),
-      idempotent: (task) => this.execution.idempotent(task),
+      idempotent: (task, provider) => provider === undefined || provider === peerId
+        ? this.execution.idempotent(task)
+        : registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true,
       holders: () => registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId),
       providers: (task) => this.caller.providers(task),
       waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),

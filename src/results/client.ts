@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events'
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_JOBS_LIST_LIMIT, RESULT_CALL_TIMEOUT_MS } from '../constants.js'
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_DETACHED_TIMEOUT_MS, DEFAULT_JOBS_LIST_LIMIT, RESULT_CALL_TIMEOUT_MS } from '../constants.js'
 import { MeshError, NoProviderError, TimeoutError, UnknownJobError } from '../errors.js'
 import type { JobStatus } from '../jobs/job.js'
 import type { CallOptions } from '../rpc/channel.js'
 import type { StoredState } from '../store/journal.js'
-import { holderHint, parseJobId } from './id.js'
+import { encode } from '../codec.js'
+import type { JobRow } from '../store/journal.js'
+import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
 import { JOB_ROUTES, type DetachOptions, type DetachedJobs, type JobSnapshot } from './service.js'
 
 /** A detached job's status: a Job's, plus EXPIRED once its result is no longer kept. */
@@ -24,6 +26,8 @@ export interface JobClientComponents {
   holders: () => string[]
   providers: (task: string) => string[]
   waitForProvider: (task: string, options: { timeout: number }) => Promise<string>
+  /** Whether `provider` advertises `task` as safe to run twice. */
+  idempotent: (task: string, provider?: string) => boolean
 }
 
 /** Failures of one holder after which another holder is asked. */
@@ -53,7 +57,7 @@ export class JobClient {
       if (provider === undefined || Date.now() > deadline) throw last ?? new NoProviderError(`no node accepts "${task}"`)
       tried.add(provider)
       try {
-        const id = await this.ask(provider, JOB_ROUTES.submit, [task, args, options], { timeout: Math.max(1, deadline - Date.now()) }) as string
+        const id = await this.submitTo(provider, task, args, options, Math.max(1, deadline - Date.now()))
         return new DetachedJob<T>(this, { id, task, state: 'PENDING', created: Date.now(), role: 'provider', holder: provider })
       } catch (err: any) {
         // Refused before it was accepted (busy, draining, full disk): another provider may take it.
@@ -61,6 +65,34 @@ export class JobClient {
         last = err
       }
     }
+  }
+
+  /**
+   * One submit to `provider`. When this node knows another holder, it picks
+   * the replica itself (the same rendezvous order the provider would use) and
+   * sends the copy to it in parallel with the submit: one round trip instead
+   * of two in a row. Otherwise the provider picks and replicates.
+   */
+  private async submitTo (provider: string, task: string, args: unknown[], options: DetachOptions, timeout: number): Promise<string> {
+    const random = randomJobPart()
+    const replica = provider === this.c.peerId ? undefined : rendezvous(random, this.c.holders().filter(p => p !== provider && p !== this.c.peerId))[0]
+    if (replica === undefined) return await this.ask(provider, JOB_ROUTES.submit, [task, args, options], { timeout }) as string
+    const id = makeJobId(random, provider, replica)
+    const copy: JobRow = {
+      id, task, args: encode(args), state: 'PENDING', role: 'replica', peer: provider, submitter: this.c.peerId,
+      idempotent: options.idempotent ?? this.c.idempotent(task, provider), timeout: options.timeout ?? DEFAULT_DETACHED_TIMEOUT_MS, created: Date.now(), finished: null, outcome: null
+    }
+    const [accepted, replicated] = await Promise.allSettled([
+      this.ask(provider, JOB_ROUTES.submit, [task, args, options, { id, replica }], { timeout }),
+      this.ask(replica, JOB_ROUTES.replicate, [copy], { timeout: Math.min(timeout, RESULT_CALL_TIMEOUT_MS) })
+    ])
+    if (accepted.status === 'rejected') {
+      // The replica must not take over a job its provider never accepted.
+      if (replicated.status === 'fulfilled') void this.ask(replica, JOB_ROUTES.cancel, [id], { timeout: RESULT_CALL_TIMEOUT_MS }).catch(() => {})
+      throw accepted.reason
+    }
+    // A replica that failed leaves the provider the only holder, as when a replica dies.
+    return accepted.value as string
   }
 
   /** A handle on job `id`, from whichever node holds it: UNKNOWN_JOB if none does, BAD_ARGUMENT if `id` is not a job id. */

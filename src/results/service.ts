@@ -5,7 +5,7 @@ import { BadArgumentError, CancelledError, ExpiredError, MayHaveRunError, MeshEr
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
-import { makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
+import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
 
 /** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
 export const JOB_NAMESPACE = '@mesh/jobs'
@@ -40,6 +40,9 @@ export interface DetachOptions {
   retries?: number
   idempotent?: boolean
 }
+
+/** Sent with a submit by a submitter that replicated the job itself (in parallel): the id it chose and the replica holding the copy. */
+export interface Presubmitted { id: string, replica: string }
 
 /** What the detached-jobs service needs from its node: narrow, so an embedding app can provide it. */
 export interface DetachedJobsComponents {
@@ -105,7 +108,7 @@ export class DetachedJobs {
   }
 
   /** Accept a job here (this node provides `task`) and return its id once it and its replica are journaled. */
-  async accept (task: string, args: unknown[], options: DetachOptions, submitter: string): Promise<string> {
+  async accept (task: string, args: unknown[], options: DetachOptions, submitter: string, pre?: Presubmitted): Promise<string> {
     if (!this.c.serves(task)) throw new UnknownTaskError(`this node does not serve "${task}"`)
     const timeout = options.timeout ?? this.c.defaultTimeout
     if (!Number.isSafeInteger(timeout) || timeout <= 0) throw new BadArgumentError(`timeout must be a positive integer, got ${String(timeout)}`)
@@ -113,6 +116,18 @@ export class DetachedJobs {
     const row: JobRow = {
       id: '', task, args: encode(args), state: 'PENDING', role: 'provider', peer: null, submitter,
       idempotent: options.idempotent ?? this.c.idempotent(task), timeout, created: Date.now(), finished: null, outcome: null
+    }
+    if (pre !== undefined) {
+      // The submitter chose the id and replicated the job itself: check the id names this node and that replica, and is new.
+      const parsed = parseJobId(pre.id)
+      if (typeof pre.replica !== 'string' || parsed.provider !== holderHint(this.c.peerId) || parsed.replica !== holderHint(pre.replica) || this.c.journal.get(pre.id) !== undefined) {
+        throw new BadArgumentError('the presubmitted job id does not name this node and its replica, or is taken')
+      }
+      row.id = pre.id
+      row.peer = pre.replica
+      this.c.journal.accept(row)
+      this.start(row)
+      return row.id
     }
     // The replica: the first live holder by rendezvous order that journals it (first two tried).
     const candidates = rendezvous(random, this.c.holders().filter(p => p !== this.c.peerId)).slice(0, 2)
@@ -142,7 +157,7 @@ export class DetachedJobs {
   handle (call: IncomingCall, from: string): unknown {
     const [first, ...rest] = call.args
     switch (call.task) {
-      case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from)
+      case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from, rest[2] as Presubmitted | undefined)
       case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from)
       case JOB_ROUTES.settled: return this.replicaSettled(parseId(first), rest[0] as StoredState, rest[1] as Uint8Array)
       case JOB_ROUTES.get: return this.snapshot(parseId(first))
@@ -220,10 +235,15 @@ export class DetachedJobs {
     }
   }
 
+  /** Keep a copy of a job: sent by its provider, or by its submitter in parallel with the submit (then `row.peer` names the provider). */
   private keepReplica (row: JobRow, from: string): void {
     if (row == null || typeof row !== 'object' || typeof row.task !== 'string') throw new BadArgumentError('malformed replica')
-    parseId(row.id)
-    this.c.journal.accept({ ...row, role: 'replica', peer: from, state: 'PENDING', finished: null, outcome: null })
+    const provider = typeof row.peer === 'string' ? row.peer : from
+    const parsed = parseJobId(row.id)
+    if (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId)) throw new BadArgumentError('the job id does not name its provider and this node')
+    if (this.c.journal.get(row.id) !== undefined) throw new BadArgumentError(`job ${row.id} is already held here`)
+    const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : this.c.idempotent(row.task, provider)
+    this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null })
   }
 
   private replicaSettled (id: string, state: StoredState, outcome: Uint8Array | null): void {

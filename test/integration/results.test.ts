@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createMeshNode, type MeshNode, type Matrix } from '../../src/index.js'
+import { holderHint, parseJobId } from '../../src/results/id.js'
 import { rejectsWithCode } from '../helpers.js'
 
 /** node.submit(…, { detach: true }) and node.job(id) across real nodes over TCP (direct dials, runs anywhere). */
@@ -54,5 +55,36 @@ describe('detached jobs through the library: another node follows, watches progr
     await rejectsWithCode(b.job('nope'), 'BAD_ARGUMENT')
     // The one worker is free again.
     assert.equal(await b.call('add', 2, 3), 5)
+  })
+})
+
+describe('detached jobs: a submitter that knows the replica sends it the copy itself', function () {
+  it('the copy is at the rendezvous replica, which answers by id once the provider is gone', async function () {
+    const provider = await createMeshNode({ mdns: false, serve: 'add', dataDir: ':memory:' })
+    const replica = await createMeshNode({ mdns: false, serve: 'factorial', dataDir: ':memory:', bootstrap: provider.addresses })
+    const submitter = await createMeshNode({ mdns: false, bootstrap: [...provider.addresses, ...replica.addresses] })
+    let asker: MeshNode | undefined
+    try {
+      await submitter.waitForProvider('add')
+      await submitter.waitForProvider('factorial')
+      const job = await submitter.submit<number>('add', [20, 22], { detach: true })
+      const parsed = parseJobId(job.id)
+      assert.equal(parsed.provider, holderHint(provider.peerId))
+      assert.equal(parsed.replica, holderHint(replica.peerId))
+      assert.equal(await job.result({ timeout: 30_000 }), 42)
+      await provider.stop()
+      const copies = await replica.jobs()
+      assert.ok(copies.some(j => j.id === job.id && j.role === 'replica' && j.state === 'SUCCESS'), 'the replica journaled the copy and its outcome')
+      asker = await createMeshNode({ mdns: false, bootstrap: replica.addresses })
+      await asker.waitForPeers(1)
+      const again = await asker.job<number>(job.id)
+      assert.equal(again.holder, replica.peerId)
+      assert.equal(await again.result({ timeout: 30_000 }), 42)
+    } finally {
+      await asker?.stop()
+      await submitter.stop()
+      await replica.stop()
+      await provider.stop()
+    }
   })
 })
