@@ -12,6 +12,8 @@ const ID = /^[0-9a-f]{48}$/
 
 /** Detached jobs through the real CLI: `mesh submit` exits, other processes ask by id (direct dials, runs anywhere). */
 describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
+  // Each test runs 4–10 CLI processes; on a loaded 2-core machine each takes seconds to start.
+  this.timeout(180_000)
   let dir: string
   const nodes: CliNode[] = []
 
@@ -95,7 +97,7 @@ describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
   })
 
   it('past --result-store-max the oldest results go first, visibly EXPIRED', async function () {
-    this.timeout(240_000)
+    this.timeout(300_000)
     // Each factorial(5000) result is ~6.9 kB: a 20 kB bound keeps the newest two or three.
     const small = await node(['--serve', 'factorial', '--data-dir', ':memory:', '--result-store-max', '20000'])
     const ids: string[] = []
