@@ -26,6 +26,8 @@ import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
+import { WorkflowService, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
+import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 import { createTransport } from './libp2p.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
@@ -82,6 +84,8 @@ export interface MeshNodeOptions {
   psk?: Uint8Array | string
   /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
   allow?: string[]
+  /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
+  workflows?: Partial<WorkflowLimits>
 }
 
 /**
@@ -161,6 +165,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
   /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
   private readonly objects: ObjectService
+  /** Chains, groups, chords and map (src/workflows). */
+  private readonly workflows: WorkflowService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -170,7 +176,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     private readonly rpc: RpcService,
     name: string,
     limits: MeshLimits,
-    reliability: { taskTimeLimit?: number, maxQueue?: number, drainTimeout?: number } = {}
+    reliability: { taskTimeLimit?: number, maxQueue?: number, drainTimeout?: number, workflows?: Partial<WorkflowLimits> } = {}
   ) {
     super()
     this.name = name
@@ -185,6 +191,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       running: () => this.running,
       onError: (object, method, from, error) => { this.emit('object:error', object, method, from, error) }
     })
+    this.workflows = new WorkflowService({
+      peerId: libp2p.peerId.toString(),
+      providers: (task) => this.providers(task),
+      members: () => [this.peerId, ...registry.peers().map(r => r.peerId)],
+      waitForProvider: async (task, options) => this.waitForProvider(task, options),
+      idempotent: (task, provider) => this.jobHost.idempotent(task, provider),
+      call: async (peer, name, args, options) => rpc.call(this.peerIdOf(peer), name, args, options),
+      runHere: async (task, args, ctx) => this.execute({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from),
+      submit: (task, args, options) => this.submit(task, args, options)
+    }, reliability.workflows)
+    this.addRoute(WorkflowService.matches, this.workflows.handle)
   }
 
   static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {
@@ -317,6 +334,25 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (!this.running) throw new NotRunningError('the node is stopped')
     return new Job<T>(this.jobHost, task, args, options)
   }
+
+  /**
+   * Run a workflow built with sig, chain, group and chord (docs/workflows.md):
+   * `await node.run(chain(sig('add', 4, 6), sig('factorial'), sig('digits')))`.
+   * Every task it names is checked first; a chain is handed from node to node.
+   */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.run<T>(workflow, options)
+  }
+
+  /** `task` over every item, `concurrency` calls in flight, results in order: `await node.map('factorial', [10n, 20n], { concurrency: 64 })`. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.map<T>(task, items, options)
+  }
+
+  /** Where this node's workflow work and results went: hand-offs, steps run, chords held. */
+  workflowStats (): WorkflowStats { return this.workflows.stats() }
 
   /**
    * Stop taking new work: withdraw this node's tasks from its registry
