@@ -27,6 +27,8 @@ export interface SubmitOptions {
    */
   idempotent?: boolean
   onProgress?: (data: unknown) => void
+  /** 0..9, higher first in the provider's queue; default DEFAULT_PRIORITY. */
+  priority?: number
   /** See MeshCallOptions.unknownAfter. */
   unknownAfter?: number
 }
@@ -54,6 +56,7 @@ export interface AttemptOptions {
   onProgress: (data: unknown) => void
   cancelHook: (abandon: () => void) => void
   signal: () => AbortSignal
+  priority?: number
 }
 
 export interface JobEvents {
@@ -171,6 +174,7 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           const value = await this.host.run(provider, this.task, this.args, {
             timeout: Math.max(1, Math.ceil(deadline - performance.now())),
             job: attempt > 0 ? this.id : undefined,
+            priority: this.options.priority,
             signal: () => this.signal(),
             cancelHook: (abandon) => { if (this.cancelled) abandon(); else this.abandonAttempt = abandon },
             onProgress: (data) => {

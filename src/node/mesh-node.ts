@@ -28,6 +28,7 @@ import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { WorkflowService, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
 import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
+import { TaskGate } from '../workflows/gate.js'
 import { createTransport } from './libp2p.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
@@ -167,6 +168,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private readonly objects: ObjectService
   /** Chains, groups, chords and map (src/workflows). */
   private readonly workflows: WorkflowService
+  /** The provider's queue: priorities and per-task rate limits. */
+  private readonly gate: TaskGate
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -191,6 +194,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       running: () => this.running,
       onError: (object, method, from, error) => { this.emit('object:error', object, method, from, error) }
     })
+    this.gate = new TaskGate(workers, new Map([...tasks.values()].filter(t => t.rateLimit !== undefined).map(t => [t.name, t.rateLimit as string])))
     this.workflows = new WorkflowService({
       peerId: libp2p.peerId.toString(),
       providers: (task) => this.providers(task),
@@ -388,11 +392,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** One attempt of a job on one provider. */
   private async attempt (provider: string, task: string, args: unknown[], options: AttemptOptions): Promise<unknown> {
     if (provider === this.peerId) {
-      return await this.execute({ task, args, meta: { timeout: options.timeout, job: options.job }, signal: options.signal(), progress: options.onProgress }, this.peerId)
+      return await this.execute({ task, args, meta: { timeout: options.timeout, job: options.job, priority: options.priority }, signal: options.signal(), progress: options.onProgress }, this.peerId)
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, onProgress: options.onProgress, cancelHook: options.cancelHook })
+      return await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, onProgress: options.onProgress, cancelHook: options.cancelHook })
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)
@@ -572,7 +576,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const pooled = task.mode === 'pool' && this.pool !== undefined
     this.work.admit(pooled)
     this.emit('task:start', task.name, from)
+    let gated = false
     try {
+      // Priorities and rate limits: wait for this call's turn (src/workflows/gate.ts).
+      const turn = this.gate.enter(task.name, call.meta.priority, pooled, call.signal)
+      if (turn !== undefined) { this.registry.publish(); await turn }
+      gated = true
       let result: unknown
       if (!pooled) {
         result = await task.run(...args)
@@ -597,12 +606,14 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.emit('task:done', task.name, from, err)
       throw err
     } finally {
+      if (gated) this.gate.leave(pooled)
       this.work.release(pooled)
     }
   }
 
   private localLoad (): NodeRecord['load'] {
-    const load: NodeRecord['load'] = { ...(this.pool?.load ?? { running: 0, queued: 0 }), workers: this.workers }
+    const pool = this.pool?.load ?? { running: 0, queued: 0 }
+    const load: NodeRecord['load'] = { running: pool.running, queued: pool.queued + this.gate.waiting, workers: this.workers }
     const stealable = this.steal?.stealable()
     if (stealable !== undefined) load.stealable = stealable
     return load
@@ -616,6 +627,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         const info: TaskInfo = { name: t.name, args: formatParams(t.params) }
         if (t.description !== undefined) info.description = t.description
         if (t.idempotent === true) info.idempotent = true
+        if (t.rateLimit !== undefined) info.rateLimit = t.rateLimit
         return info
       }),
       objects: this.objects.offer(),
