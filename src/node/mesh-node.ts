@@ -579,7 +579,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     let gated = false
     try {
       // Priorities and rate limits: wait for this call's turn (src/workflows/gate.ts).
-      const turn = this.gate.enter(task.name, call.meta.priority, pooled, call.signal)
+      const turn = this.gate.enter(task.name, call.meta.priority, pooled, () => call.signal)
       if (turn !== undefined) { this.registry.publish(); await turn }
       gated = true
       let result: unknown

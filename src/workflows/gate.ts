@@ -77,16 +77,17 @@ export class TaskGate {
   /**
    * Wait for the call's turn. Undefined when it may start at once (no
    * promise on the hot path); otherwise a promise that resolves at its turn
-   * or rejects when `signal` aborts. Call `leave(pooled)` when the call is done.
+   * or rejects when the call's signal aborts (asked for only then: a signal
+   * per call is measurable on the round trip). Call `leave(pooled)` when the call is done.
    */
-  enter (task: string, priority: unknown, pooled: boolean, signal: AbortSignal): Promise<void> | undefined {
+  enter (task: string, priority: unknown, pooled: boolean, signalOf: () => AbortSignal): Promise<void> | undefined {
     const p = checkPriority(priority)
     const rate = this.rates.get(task)
     if (rate === undefined || (rate.queue.size === 0 && performance.now() >= rate.nextAt)) {
       if (rate !== undefined) rate.nextAt = performance.now() + rate.interval
-      return pooled ? this.takeSlot(p, signal) : undefined
+      return pooled ? this.takeSlot(p, signalOf) : undefined
     }
-    return this.wait(rate.queue, p, signal, () => { this.armRate(rate) }).then(async () => pooled ? this.takeSlot(p, signal) : undefined)
+    return this.wait(rate.queue, p, signalOf(), () => { this.armRate(rate) }).then(async () => pooled ? this.takeSlot(p, signalOf) : undefined)
   }
 
   leave (pooled: boolean): void {
@@ -96,9 +97,9 @@ export class TaskGate {
     if (next !== undefined) { this.running++; this.start(next) }
   }
 
-  private takeSlot (priority: number, signal: AbortSignal): Promise<void> | undefined {
+  private takeSlot (priority: number, signalOf: () => AbortSignal): Promise<void> | undefined {
     if (this.running < this.workers && this.slots.size === 0) { this.running++; return undefined }
-    return this.wait(this.slots, priority, signal)
+    return this.wait(this.slots, priority, signalOf())
   }
 
   private async wait (queue: WaitQueue, priority: number, signal: AbortSignal, queued?: () => void): Promise<void> {
