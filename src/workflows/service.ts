@@ -66,7 +66,11 @@ export interface WorkflowStats {
   chordsFired: number
 }
 
-type HopArgs = [id: string, origin: string, base: number, total: number, steps: Signature[], input: unknown, hasInput: boolean]
+/** What a hop answers: `[result]` when the chain's result rides the reply to the submitter, null when a `done` call delivered it. */
+type HopReply = [unknown] | null
+
+/** A hand-off on the wire; `progress`: the submitter wants an event per step (each is a frame back along the chain). */
+type HopArgs = [id: string, origin: string, base: number, total: number, steps: Signature[], input: unknown, hasInput: boolean, progress: boolean]
 
 /**
  * Runs workflows with no broker. A chain is handed from node to node: the
@@ -169,8 +173,9 @@ export class WorkflowService {
     const entry: { value?: unknown, delivered: boolean } = { delivered: false }
     this.waiting.set(id, entry)
     try {
-      const wire: HopArgs = [id, this.c.peerId, 0, w.steps.length, w.steps, input?.value, input !== undefined]
-      await this.handOff(wire, ctx.deadline, ctx.signal, ctx.retries, ctx.onProgress)
+      const wire: HopArgs = [id, this.c.peerId, 0, w.steps.length, w.steps, input?.value, input !== undefined, ctx.onProgress !== undefined]
+      const replied = await this.handOff(wire, ctx.deadline, ctx.signal, ctx.retries, true, ctx.onProgress)
+      if (Array.isArray(replied)) { this.counters.resultsReceived++; return replied[0] }
       // The last hop delivered the result before it answered the call that led to it.
       if (!entry.delivered) throw new BadFrameError(`chain ${id} ended without delivering its result`)
       return entry.value
@@ -185,7 +190,7 @@ export class WorkflowService {
    * Job rules). A failure reported from further down the chain was already
    * retried there: it ends the chain as it is.
    */
-  private async handOff (wire: HopArgs, deadline: number, signal: AbortSignal | undefined, retries: number | undefined, onProgress?: (event: ChainProgress) => void): Promise<void> {
+  private async handOff (wire: HopArgs, deadline: number, signal: AbortSignal | undefined, retries: number | undefined, viaOrigin: boolean, onProgress?: (event: ChainProgress) => void): Promise<HopReply> {
     const steps = wire[4]
     let final: Error | undefined
     const host: JobHost = {
@@ -193,7 +198,7 @@ export class WorkflowService {
       waitForProvider: async (task, options) => this.c.waitForProvider(task, options),
       run: async (provider, _task, _args, attempt) => {
         if (provider === this.c.peerId) {
-          return this.hop(wire, { from: this.c.peerId, signal: attempt.signal(), timeout: attempt.timeout, progress: attempt.onProgress })
+          return this.hop(wire, { from: this.c.peerId, signal: attempt.signal(), timeout: attempt.timeout, progress: attempt.onProgress, viaOrigin })
         }
         this.counters.callsOut++
         if (wire[6]) this.counters.handoffsOut++
@@ -208,15 +213,20 @@ export class WorkflowService {
     }
     const job = new Job(host, steps[0].task, [], { timeout: remainingMs(deadline, steps[0].task), signal, retries, onProgress: onProgress as (data: unknown) => void })
     try {
-      await job.result()
+      return await job.result() as HopReply
     } catch (err) {
       throw final ?? err
     }
   }
 
-  /** One hop: run the first step here, then hand on the rest, or deliver the final result to the submitter. */
-  private async hop (wire: HopArgs, ctx: { from: string, signal: AbortSignal, timeout: number, progress: (data: unknown) => void }): Promise<null> {
-    const [id, origin, base, total, steps, input, hasInput] = wire
+  /**
+   * One hop: run the first step here, then hand on the rest, or deliver the
+   * final result to the submitter: in the reply when this call's answer goes
+   * straight back to it (`viaOrigin`: the submitter called this node, or this
+   * node ran the steps since), else by a `done` call to it.
+   */
+  private async hop (wire: HopArgs, ctx: { from: string, signal: AbortSignal, timeout: number, progress: (data: unknown) => void, viaOrigin: boolean }): Promise<HopReply> {
+    const [id, origin, base, total, steps, input, hasInput, wantProgress] = wire
     const step = steps[0]
     if (ctx.from !== this.c.peerId && hasInput) this.counters.handoffsIn++
     const deadline = performance.now() + ctx.timeout
@@ -229,18 +239,14 @@ export class WorkflowService {
       throw stepFailure(err, base + 1, step.task)
     }
     this.counters.stepsRun++
-    const progress: ChainProgress = { chain: id, step: base + 1, of: total, task: step.task, peer: this.c.peerId }
-    ctx.progress(progress)
+    if (wantProgress) ctx.progress({ chain: id, step: base + 1, of: total, task: step.task, peer: this.c.peerId } satisfies ChainProgress)
     if (steps.length > 1) {
-      await this.handOff([id, origin, base + 1, total, steps.slice(1), value, true], deadline, ctx.signal, undefined, ctx.progress)
-    } else {
-      this.counters.resultsDelivered++
-      if (origin === this.c.peerId) this.accept(id, value)
-      else {
-        this.counters.callsOut++
-        await this.c.call(origin, WORKFLOW_ROUTES.done, [id, value], { timeout: remainingMs(deadline, 'the chain result delivery') })
-      }
+      return this.handOff([id, origin, base + 1, total, steps.slice(1), value, true, wantProgress], deadline, ctx.signal, undefined, ctx.viaOrigin, ctx.progress)
     }
+    this.counters.resultsDelivered++
+    if (ctx.viaOrigin) return [value]
+    this.counters.callsOut++
+    await this.c.call(origin, WORKFLOW_ROUTES.done, [id, value], { timeout: remainingMs(deadline, 'the chain result delivery') })
     return null
   }
 
@@ -284,7 +290,10 @@ export class WorkflowService {
   readonly handle: RouteHandler = async (call, from) => {
     switch (call.task) {
       case WORKFLOW_ROUTES.chain:
-        return this.hop(parseHop(call.args, this.limits), { from, signal: call.signal, timeout: call.meta.timeout ?? DEFAULT_CALL_TIMEOUT_MS, progress: call.progress })
+      {
+        const wire = parseHop(call.args, this.limits)
+        return this.hop(wire, { from, signal: call.signal, timeout: call.meta.timeout ?? DEFAULT_CALL_TIMEOUT_MS, progress: call.progress, viaOrigin: from === wire[1] })
+      }
       case WORKFLOW_ROUTES.done: {
         const [id, value] = call.args
         if (typeof id !== 'string') throw new BadArgumentError('done: a chain id is required')
@@ -351,10 +360,10 @@ function isStepFailure (err: unknown): err is MeshError {
 
 /** Check a hop's arguments as a peer sent them. */
 function parseHop (args: unknown[], limits: WorkflowLimits): HopArgs {
-  const [id, origin, base, total, steps, input, hasInput] = args
-  if (typeof id !== 'string' || typeof origin !== 'string' || !Number.isSafeInteger(base) || !Number.isSafeInteger(total) || typeof hasInput !== 'boolean') {
+  const [id, origin, base, total, steps, input, hasInput, progress] = args
+  if (typeof id !== 'string' || typeof origin !== 'string' || !Number.isSafeInteger(base) || !Number.isSafeInteger(total) || typeof hasInput !== 'boolean' || typeof progress !== 'boolean') {
     throw new BadArgumentError('chain hop: malformed hand-off')
   }
   const { workflow } = parseWorkflow({ kind: 'chain', steps }, limits)
-  return [id, origin, base as number, total as number, (workflow as Chain).steps, input, hasInput]
+  return [id, origin, base as number, total as number, (workflow as Chain).steps, input, hasInput, progress]
 }
