@@ -244,3 +244,19 @@ export const DEFAULT_MAP_CONCURRENCY = 64
 export const MIN_PRIORITY = 0
 export const MAX_PRIORITY = 9
 export const DEFAULT_PRIORITY = 4
+
+/**
+ * A schedule's backup fires a tick its owner has not reported within this
+ * grace (or half the period, if shorter): long enough for the owner's
+ * "fired" note to arrive on a loaded LAN, short next to the usual periods.
+ */
+export const SCHEDULE_BACKUP_GRACE_MS = 5_000
+
+/** Tick ids a node remembers having fired or run (to drop repeats): days of a per-second schedule. */
+export const SCHEDULE_RAN_MEMORY = 100_000
+
+/** How long a firer waits for the other nodes to note a tick as fired before it runs it anyway. */
+export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
+
+/** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
+export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000

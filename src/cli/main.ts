@@ -76,6 +76,31 @@ export function buildProgram (): Command {
       await peersCommand(opts)
     })
 
+  const schedule = program.command('schedule').description('periodic schedules, kept on every node of the mesh (docs/workflows.md)')
+  clientOptions(schedule.command('add')
+    .description('add or replace a schedule: mesh schedule add nightly --every 24h --at 04:00 factorial 1000')
+    .argument('<name>', 'the schedule\'s name')
+    .argument('<task>', 'the task to run at each tick')
+    .argument('[args...]', 'its arguments, as for mesh call')
+    .option('--every <interval>', 'run every interval: 500ms, 30s, 5m, 24h, 7d')
+    .option('--at <HH:MM>', 'with --every: ticks fall on this time of day (UTC)')
+    .option('--cron <expression>', 'run on a five-field cron expression (UTC), e.g. "0 4 * * *"')
+    .option('--pass-tick', 'pass {tick, at} as the task\'s last argument', false))
+    .action(async (name: string, task: string, args: string[], opts) => {
+      const { scheduleAddCommand } = await import('./commands/schedule.js')
+      await scheduleAddCommand(name, task, args, opts)
+    })
+  clientOptions(schedule.command('ls').description('list the schedules of the mesh'))
+    .action(async (opts) => {
+      const { scheduleLsCommand } = await import('./commands/schedule.js')
+      await scheduleLsCommand(opts)
+    })
+  clientOptions(schedule.command('rm').description('remove a schedule everywhere').argument('<name>', 'the schedule\'s name'))
+    .action(async (name: string, opts) => {
+      const { scheduleRmCommand } = await import('./commands/schedule.js')
+      await scheduleRmCommand(name, opts)
+    })
+
   program.command('keygen')
     .description('write a new pre-shared mesh key to <file> (use it with --psk or MESH_PSK_FILE)')
     .argument('<file>', 'where to write the key; an existing file is not overwritten')

@@ -29,6 +29,8 @@ import { loadOrCreateKey, newKey } from './identity.js'
 import { WorkflowService, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
 import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 import { TaskGate } from '../workflows/gate.js'
+import { ScheduleService, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { createTransport } from './libp2p.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
@@ -168,6 +170,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private readonly objects: ObjectService
   /** Chains, groups, chords and map (src/workflows). */
   private readonly workflows: WorkflowService
+  /** Periodic schedules, held on every node (src/workflows/schedules.ts). */
+  private readonly schedules: ScheduleService
   /** The provider's queue: priorities and per-task rate limits. */
   private readonly gate: TaskGate
 
@@ -206,6 +210,15 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       submit: (task, args, options) => this.submit(task, args, options)
     }, reliability.workflows)
     this.addRoute(WorkflowService.matches, this.workflows.handle)
+    this.schedules = new ScheduleService({
+      peerId: libp2p.peerId.toString(),
+      members: () => [this.peerId, ...registry.peers().map(r => r.peerId)],
+      providers: (task) => this.providers(task),
+      call: async (peer, name, args, options) => rpc.call(this.peerIdOf(peer), name, args, options),
+      runHere: async (task, args, ctx) => this.execute({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
+    })
+    this.addRoute(ScheduleService.matches, this.schedules.handle)
+    this.on('peer:join', (record) => { void this.schedules.sync(record.peerId) })
   }
 
   static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {
@@ -354,6 +367,23 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (!this.running) throw new NotRunningError('the node is stopped')
     return this.workflows.map<T>(task, items, options)
   }
+
+  /** Add (or replace) a periodic schedule on every node of the mesh: `--every 24h --at 04:00` or `--cron '0 4 * * *'`. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> {
+    return this.schedules.add(name, task, args, spec, options)
+  }
+
+  /** Remove a schedule everywhere; false if there was none. */
+  async removeSchedule (name: string): Promise<boolean> { return this.schedules.remove(name) }
+
+  /** Pull the schedules every known peer holds (a node also does this with each peer that connects). */
+  async syncSchedules (): Promise<void> { await this.schedules.syncAll() }
+
+  /** The schedules this node holds (every node holds all of them). */
+  listSchedules (): ScheduleRecord[] { return this.schedules.list() }
+
+  /** Ticks this node fired (as owner, backup or catch-up), ran, and dropped as already run. */
+  scheduleStats (): ScheduleStats { return this.schedules.stats() }
 
   /** Where this node's workflow work and results went: hand-offs, steps run, chords held. */
   workflowStats (): WorkflowStats { return this.workflows.stats() }
@@ -513,6 +543,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (!this.running) return
     this.running = false
     this.steal?.stop()
+    this.schedules.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.registry.stop()
