@@ -62,6 +62,17 @@ export function buildProgram (): Command {
       await callCommand(task, args, opts)
     })
 
+  clientOptions(program.command('map')
+    .description('run a task over each argument across the mesh; results one per line, in order')
+    .argument('<task>', 'task name, e.g. factorial')
+    .argument('<items...>', 'one argument per call (a JSON array is a whole argument list: \'[1,2]\')')
+    .option('--concurrency <n>', 'calls in flight at once (default 64)', positiveInt('--concurrency'))
+    .option('--retries <n>', 're-dispatches of each call after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
+    .action(async (task: string, items: string[], opts) => {
+      const { mapCommand } = await import('./commands/map.js')
+      await mapCommand(task, items, opts)
+    })
+
   clientOptions(program.command('ls')
     .description('list every task and object in the mesh with its providers'))
     .action(async (opts) => {

@@ -1,5 +1,5 @@
 import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY } from '../constants.js'
-import { BadArgumentError, CancelledError, ConfigError } from '../errors.js'
+import { BadArgumentError, CancelledError, ConfigError, MeshError } from '../errors.js'
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 }
 
@@ -111,7 +111,7 @@ export class TaskGate {
         resolve,
         reject,
         signal,
-        onAbort: () => { if (queue.remove(w)) reject(signal.reason instanceof Error ? signal.reason : new CancelledError('the call was cancelled while queued')) }
+        onAbort: () => { if (queue.remove(w)) reject(signal.reason instanceof MeshError ? signal.reason : new CancelledError('the call was cancelled while queued')) }
       }
       signal.addEventListener('abort', w.onAbort, { once: true })
       queue.push(w)
