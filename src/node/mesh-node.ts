@@ -202,7 +202,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.workflows = new WorkflowService({
       peerId: libp2p.peerId.toString(),
       providers: (task) => this.providers(task),
-      members: () => [this.peerId, ...registry.peers().map(r => r.peerId)],
+      // Chord holders: nodes that serve something, so a passing CLI client is never picked.
+      members: () => [this.peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
       waitForProvider: async (task, options) => this.waitForProvider(task, options),
       idempotent: (task, provider) => this.jobHost.idempotent(task, provider),
       call: async (peer, name, args, options) => rpc.call(this.peerIdOf(peer), name, args, options),
@@ -218,7 +219,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       runHere: async (task, args, ctx) => this.execute({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
     })
     this.addRoute(ScheduleService.matches, this.schedules.handle)
-    this.on('peer:join', (record) => { void this.schedules.sync(record.peerId) })
+    // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
+    if (tasks.size > 0) this.on('peer:join', (record) => { void this.schedules.sync(record.peerId) })
   }
 
   static async create (options: MeshNodeOptions = {}): Promise<MeshNode> {

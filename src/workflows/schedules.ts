@@ -130,7 +130,7 @@ export class ScheduleService {
     const ticks = parseSchedule(r.spec)
     // At most one catch-up: the latest tick missed since the schedule was made, if this node owns it.
     const last = ticks.previous(Date.now())
-    if (last >= r.created && this.owner(r.name) === this.c.peerId && !this.firedTicks.has(tickId(r.name, last))) {
+    if (last >= r.created && this.ranked(r)[0] === this.c.peerId && !this.firedTicks.has(tickId(r.name, last))) {
       this.counters.catchUps++
       this.fire(r, last, 'catch-up')
     }
@@ -150,18 +150,23 @@ export class ScheduleService {
     this.timers.set(r.name, timer)
   }
 
-  private owner (name: string): string | undefined { return rendezvous(name, this.c.members())[0] }
+  /**
+   * Who fires a schedule: its task's providers, ranked by rendezvous hashing
+   * of its name. Only providers, so a passing client (a `mesh call`) never
+   * owns a schedule and its coming and going moves no schedule.
+   */
+  private ranked (r: ScheduleRecord): string[] { return rendezvous(r.name, this.c.providers(r.task)) }
 
   private onTick (r: ScheduleRecord, at: number, period: number): void {
-    const ranked = rendezvous(r.name, this.c.members())
+    const ranked = this.ranked(r)
     if (ranked[0] === this.c.peerId) { this.fire(r, at, 'owner'); return }
     if (ranked[1] !== this.c.peerId) return
     const grace = Math.min(SCHEDULE_BACKUP_GRACE_MS, period / 2)
     const owner = ranked[0]
     setTimeout(() => {
       if (this.stopped || this.firedTicks.has(tickId(r.name, at)) || this.records.get(r.name) !== r) return
-      // An owner still connected is slow, not gone: it fires (its lease closes the connection if it hangs).
-      if (this.c.members().includes(owner)) return
+      // An owner still connected and serving is slow, not gone: it fires (its lease closes the connection if it hangs).
+      if (this.c.providers(r.task).includes(owner)) return
       this.counters.backupFired++
       this.fire(r, at, 'backup')
     }, grace).unref()
