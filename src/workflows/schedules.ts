@@ -2,11 +2,14 @@ import { logger } from '@libp2p/logger'
 import { SCHEDULE_BACKUP_GRACE_MS, SCHEDULE_NOTICE_TIMEOUT_MS, SCHEDULE_RAN_MEMORY, SCHEDULE_RUN_TIMEOUT_MS } from '../constants.js'
 import { BadArgumentError, UnknownTaskError } from '../errors.js'
 import type { CallOptions } from '../rpc/channel.js'
-import type { RouteHandler } from '../node/mesh-node.js'
+import type { RouteHandler } from '../execution/routes.js'
 import { parseSchedule, type ScheduleSpec, type Ticks } from './schedule-spec.js'
 import { rendezvous } from './service.js'
 
 const log = logger('mesh:schedules')
+
+/** The routing table's namespace of the schedule calls. */
+export const SCHEDULE_NAMESPACE = '@mesh/sched'
 
 export const SCHEDULE_ROUTES = {
   /** Store (or replace, by version) a schedule record. */
@@ -61,8 +64,6 @@ export class ScheduleService {
   private stopped = false
 
   constructor (private readonly c: ScheduleComponents) {}
-
-  static matches (name: string): boolean { return name.startsWith('@mesh/sched/') }
 
   stats (): ScheduleStats { return { ...this.counters } }
 

@@ -5,10 +5,13 @@ import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_MAP_CONCURRENCY, DEFAULT_MAX_CHAIN_STE
 import { BadArgumentError, BadFrameError, CancelledError, MeshError, TimeoutError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
 import { Job, type JobHost, type SubmitOptions } from '../jobs/job.js'
 import type { CallOptions } from '../rpc/channel.js'
-import type { RouteHandler } from '../node/mesh-node.js'
+import type { RouteHandler } from '../execution/routes.js'
 import { parseWorkflow, type Chain, type Chord, type NamedStep, type Signature, type Workflow, type WorkflowLimits } from './signatures.js'
 
 const log = logger('mesh:workflows')
+
+/** The routing table's namespace of the workflow calls. */
+export const WORKFLOW_NAMESPACE = '@mesh/wf'
 
 /** The internal calls of workflows, riding the RPC channel like tasks (names with '@' never collide with one). */
 export const WORKFLOW_ROUTES = {
@@ -88,10 +91,6 @@ export class WorkflowService {
 
   constructor (private readonly c: WorkflowComponents, limits: Partial<WorkflowLimits> = {}) {
     this.limits = { maxChainSteps: DEFAULT_MAX_CHAIN_STEPS, maxWorkflowSignatures: DEFAULT_MAX_WORKFLOW_SIGNATURES, ...limits }
-  }
-
-  static matches (name: string): boolean {
-    return name.startsWith('@mesh/wf/')
   }
 
   stats (): WorkflowStats { return { ...this.counters } }
