@@ -147,18 +147,18 @@ export class ExecutionService {
     if (task.validate !== undefined) args = task.validate(args, this.init.limits)
     const pooled = task.mode === 'pool' && this.pool !== undefined
     this.work.admit(pooled)
-    this.components.onTask(task.name, from, false)
     let gated = false
     try {
-      // Priorities and rate limits: wait for this call's turn.
+      // Priorities and rate limits: wait for this call's turn; task:start means it starts now.
       const turn = this.gate.enter(task.name, call.meta.priority, pooled, () => call.signal)
       if (turn !== undefined) { this.components.registry.publish(); await turn }
       gated = true
+      this.components.onTask(task.name, from, false)
       const result = pooled ? await this.runPooled(task, args, call) : await task.run(...args)
       this.components.onTask(task.name, from, true)
       return result
     } catch (err: any) {
-      this.components.onTask(task.name, from, true, err)
+      if (gated) this.components.onTask(task.name, from, true, err)
       throw err
     } finally {
       if (gated) this.gate.leave(pooled)
