@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { MultiaddrConnection, StreamMuxer } from '@libp2p/interface'
 import { LengthPrefixedDecoder, multiaddrConnectionPair } from '@libp2p/utils'
@@ -121,3 +122,24 @@ describe('patched @libp2p/utils LengthPrefixedDecoder', function () {
     assert.deepEqual([...decoder.decode(new Uint8Array([1, 5]))].map(b => Array.from(b.subarray())), [[5]])
   })
 })
+
+describe('patched xsalsa20 (the pre-shared-key cipher under @libp2p/pnet)', function () {
+  it('keeps its WebAssembly memory bounded when two streams alternate large updates', function () {
+    // The copy @libp2p/pnet loads (CommonJS, untyped).
+    const xsalsa20 = createRequire(import.meta.url)('xsalsa20') as (nonce: Uint8Array, key: Uint8Array) => { update: (input: Uint8Array) => Uint8Array }
+    const key = new Uint8Array(32).fill(1)
+    const a = xsalsa20(new Uint8Array(24).fill(2), key)
+    const b = xsalsa20(new Uint8Array(24).fill(3), key)
+    const reference = xsalsa20(new Uint8Array(24).fill(2), key)
+    const chunk = new Uint8Array(8 * MIB_BYTES).fill(9)
+    // Unpatched, each update after the other stream's grow() grew the shared
+    // memory by the whole update again, until grow() threw (about 4 GiB).
+    for (let i = 0; i < 40; i++) {
+      const out = a.update(chunk)
+      b.update(chunk)
+      if (i === 0) assert.deepEqual(out.subarray(0, 64), reference.update(chunk).subarray(0, 64))
+    }
+  })
+})
+
+const MIB_BYTES = 1024 * 1024
