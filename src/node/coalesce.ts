@@ -1,4 +1,5 @@
 import type { ConnectionEncrypter, MessageStream } from '@libp2p/interface'
+import { JOIN_SEND_BELOW_BYTES } from '../constants.js'
 
 type EncrypterFactory = (components: any) => ConnectionEncrypter
 
@@ -15,8 +16,9 @@ interface Corkable { cork: () => void, uncork: () => void, destroyed: boolean }
  * chunks are gathered by the kernel and never copied here (joining them cost
  * a copy of every byte sent, bulk payloads included). The same bytes in the
  * same order and the same backpressure answer; only the syscalls change.
- * Where no socket can be found under the connection, chunks are joined into
- * one buffer per send instead.
+ * Small sends (below JOIN_SEND_BELOW_BYTES) with nothing corked are still
+ * joined into one buffer, which is cheaper for a few hundred bytes; where no
+ * socket can be found under the connection, every send is joined.
  */
 export function joinChunks (encrypter: EncrypterFactory): EncrypterFactory {
   return (components) => {
@@ -47,9 +49,12 @@ export function sendingWhole (connection: MessageStream): MessageStream {
     corked = false
     if (socket !== undefined && !socket.destroyed) socket.uncork()
   }
+  const join = (data: Parameters<MessageStream['send']>[0]): boolean => connection.send(data instanceof Uint8Array ? data : data.subarray())
   const send = socket === undefined
-    ? (data: Parameters<MessageStream['send']>[0]): boolean => connection.send(data instanceof Uint8Array ? data : data.subarray())
+    ? join
     : (data: Parameters<MessageStream['send']>[0]): boolean => {
+        // Small and nothing corked yet this tick: one joined write is cheapest.
+        if (!corked && data.byteLength < JOIN_SEND_BELOW_BYTES) return join(data)
         if (!corked) {
           corked = true
           socket.cork()
