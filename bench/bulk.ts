@@ -84,7 +84,7 @@ export async function bulkRows (progress: (msg: string) => void, mdnsFlags: stri
       } catch (err: any) {
         // On a starved machine a 32 MiB call can outlast a lease (LEASE_TIMEOUT_MS): report it, keep the other figures.
         progress(`bulk${label} failed: ${err.code ?? ''} ${err.message}`)
-        rows.push(row(`bulk 32 MiB${label}: FAILED (${String(err.code ?? err.message)})`, 0, floor.toPeer, 'MB/s', { limit: BULK_TARGET_MBPS, atMost: false }, true))
+        rows.push({ ...row(`bulk 32 MiB${label}: FAILED (${String(err.code ?? err.message)})`, 0, floor.toPeer, 'MB/s', { limit: BULK_TARGET_MBPS, atMost: false }, true), cost: '—' })
       } finally {
         await caller.stop()
         await provider.stop()
