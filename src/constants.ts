@@ -269,3 +269,11 @@ export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
 
 /** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
 export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Data plane (src/node/coalesce.ts): a send to the socket below this size is
+ * joined into one buffer (copying a few KiB costs less than a writev of its
+ * small chunks, each converted to a Buffer); a bigger one corks the socket
+ * for the tick instead, so bulk bytes are never copied on their way out.
+ */
+export const JOIN_SEND_BELOW_BYTES = 16 * 1024
