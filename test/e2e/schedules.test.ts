@@ -55,12 +55,13 @@ describe('periodic schedules with no single beat (real processes, the CLI)', fun
     const killedAt = Date.now()
     await nodes.find(n => n.peerId === owner)!.stop('SIGKILL')
     const from = Math.ceil(killedAt / 1000) * 1000
-    while (Date.now() < from + 10_000 + 2_000) await sleep(100)
+    // Ticks are counted by their scheduled time: leave a loaded machine a few seconds to finish the last runs.
+    while (Date.now() < from + 10_000 + 5_000) await sleep(100)
     const all = runs(file)
     const ids = all.map(([t]) => t)
     assert.equal(new Set(ids).size, ids.length, `a tick ran twice: ${all.map(r => r.join(' ')).join(', ')}; nodes ${nodes.map(n => `${n.process.pid}=${n.peerId.slice(-6)}`).join(' ')} owner ${owner.slice(-6)}`)
     const inWindow = new Set(all.filter(([, at]) => at >= from && at < from + 10_000).map(([t]) => t))
-    assert.ok(Math.abs(inWindow.size - 10) <= 1, `${inWindow.size} ticks in the 10 s after the owner died: ${[...inWindow].join(', ')}`)
+    assert.ok(Math.abs(inWindow.size - 10) <= 1, `${inWindow.size} ticks in the 10 s after the owner died: ${all.map(r => r.join(' ')).join(', ')}; killed at ${killedAt}`)
     const rm = await runCli(['schedule', 'rm', 'beat', ...client()])
     assert.equal(rm.code, 0, rm.stderr)
   })
