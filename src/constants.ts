@@ -223,6 +223,53 @@ export const MAX_REF_DEPTH = 32
 /** MessagePack extension type carrying a handle or callback reference on the wire. */
 export const REF_EXTENSION_TYPE = 0x4d
 
+/*
+ * Workflows: chains, groups, chords, map (src/workflows/, docs/workflows.md).
+ */
+
+/**
+ * Longest chain accepted. Each hop keeps its call to the next hop open until
+ * the chain ends (so a dead hop is noticed at once, as PEER_GONE), which
+ * holds one call per step along the path: 256 is far past any real
+ * pipeline, and well inside the per-peer in-flight limit.
+ */
+export const DEFAULT_MAX_CHAIN_STEPS = 256
+
+/** Most signatures in one workflow (all its groups, chords and chains): a bound on what one submit can fan out. */
+export const DEFAULT_MAX_WORKFLOW_SIGNATURES = 100_000
+
+/**
+ * Before anything runs, a workflow waits this long for a provider of each
+ * task it names once peers are known: a task nobody serves then fails the
+ * whole workflow with UNKNOWN_TASK naming the step, instead of failing
+ * midway after earlier steps ran.
+ */
+export const WORKFLOW_UNKNOWN_AFTER_MS = 1_000
+
+/** Calls node.map keeps in flight by default: enough to hide a LAN round trip behind per-call work. */
+export const DEFAULT_MAP_CONCURRENCY = 64
+
+/** Priorities of calls, 0..9: higher runs first in a provider's queue (Celery's range); the default is in the middle. */
+export const MIN_PRIORITY = 0
+export const MAX_PRIORITY = 9
+export const DEFAULT_PRIORITY = 4
+
+/**
+ * A schedule's backup fires a tick its owner has not reported within this
+ * grace (or half the period, if shorter): long enough for the owner's
+ * "fired" note to arrive on a loaded LAN, short next to the usual periods.
+ */
+export const SCHEDULE_BACKUP_GRACE_MS = 5_000
+
+/** Tick ids a node remembers having fired or run (to drop repeats): days of a per-second schedule. */
+export const SCHEDULE_RAN_MEMORY = 100_000
+
+/** How long a firer waits for the other nodes to note a tick as fired before it runs it anyway. */
+export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
+
+/** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
+export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
+
 /**
  * Data plane (src/node/coalesce.ts): a send to the socket below this size is
  * joined into one buffer (copying a few KiB costs less than a writev of its

@@ -32,3 +32,8 @@ export type { Remote, RemoteFunction, Handle, InstanceMode, ExposeOptions, Looku
 export * from './errors.js'
 export * as constants from './constants.js'
 export { generatePsk } from './security/psk.js'
+export { sig, chain, group, chord } from './workflows/signatures.js'
+export type { Signature, Chain, Group, Chord, Workflow, WorkflowLimits } from './workflows/signatures.js'
+export type { RunOptions, MapOptions, ChainProgress, WorkflowStats } from './workflows/service.js'
+export type { ScheduleRecord, ScheduleStats } from './workflows/schedules.js'
+export type { ScheduleSpec } from './workflows/schedule-spec.js'

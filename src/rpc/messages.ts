@@ -25,6 +25,8 @@ export interface CallMeta {
   timeout?: number
   /** The caller's job id, the same on every attempt of one job (see src/jobs/). */
   job?: string
+  /** 0..9, higher first in the provider's queue (src/workflows/gate.ts). */
+  priority?: number
 }
 
 export type RequestMessage = [Kind.Request, number, string, unknown[], CallMeta | undefined]

@@ -57,6 +57,11 @@ export interface TaskDefinition {
    */
   idempotent?: boolean
   run: (...args: any[]) => unknown
+  /**
+   * At most this many starts per node: `'100/m'`, `'10/s'`, `'5/h'` (Celery's
+   * rate_limit). Calls over it wait their turn, evenly spaced; none is dropped.
+   */
+  rateLimit?: string
   /** Makes the task splittable: heavy calls are cut into chunks that idle peers steal (docs/work-stealing.md). */
   split?: SplitSpec
 }
