@@ -12,7 +12,7 @@
 import '../src/polyfill.js'
 import { execSync } from 'node:child_process'
 import { createMeshNode, type Matrix, type MeshNode } from '../src/index.js'
-import type { JobProgress } from '../src/scheduler/steal.js'
+import type { JobProgress } from '../src/stealing/index.js'
 import { bigintToDecimal } from '../src/tasks/kernels/bigint-decimal.js'
 import { factorial as factorialKernel } from '../src/tasks/kernels/factorial.js'
 import { matmulRows, randomMatrix } from '../src/tasks/kernels/matmul.js'

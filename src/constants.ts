@@ -49,7 +49,7 @@ export const MDNS_INTERVAL_MS = 1_000
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
 
 /*
- * Work stealing (src/scheduler/steal.ts, docs/work-stealing.md).
+ * Work stealing (src/stealing/, docs/work-stealing.md).
  */
 
 /**
@@ -74,6 +74,15 @@ export const MATMUL_SPLIT_THRESHOLD = 64_000_000
  */
 export const STEAL_CHUNKS_PER_NODE = 8
 
+/**
+ * decimal(x) splits from this many bits of x (~1.26 million digits; V8 takes
+ * ~0.5 s to print such a number): below it one node converts faster than a
+ * split pays its extra divisions and transfers.
+ */
+export const DECIMAL_SPLIT_BITS = 2 ** 22
+/** decimal(x) splits into at most this many digit blocks (each repeats a division of about x's size). */
+export const DECIMAL_MAX_BLOCKS = 8
+
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
 
@@ -88,6 +97,14 @@ export const STEAL_ROUND_TRIP_MS = 2
 
 /** An idle node with nothing to steal looks again this often while some peer advertises stealable work. */
 export const STEAL_RETRY_MS = 50
+
+/**
+ * An owner that splits a job tells the peers serving the task at once
+ * (`@mesh/offer`); a thief treats the owner as loaded for this long, or until
+ * a steal from it is refused, even before the owner's registry record (pushed
+ * with a 100 ms debounce) arrives.
+ */
+export const STEAL_OFFER_MS = 2_000
 
 /** A victim that refused a steal is left alone this long (unless its record changes). */
 export const STEAL_REFUSED_BACKOFF_MS = 200

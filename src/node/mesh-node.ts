@@ -21,7 +21,7 @@ import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
 import type { WorkerPool } from '../scheduler/pool.js'
-import { StealService, type StealOptions } from '../scheduler/steal.js'
+import { StealService, type StealOptions } from '../stealing/index.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
@@ -545,7 +545,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         const limited = this.work.limit(call.signal, call.meta.timeout)
         this.registry.publish()
         try {
-          // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/scheduler/steal.ts).
+          // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/stealing/).
           const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
           result = split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
         } catch (err) {

@@ -67,6 +67,12 @@ export interface ChunkSpec<C = any> {
   cost: number
 }
 
+/** What the owner tells `split`: how many chunks it would like, and how many nodes (itself included) serve the task. */
+export interface SplitHint {
+  chunks: number
+  peers?: number
+}
+
 /**
  * How a splittable task cuts a heavy call into chunks, runs a chunk, and
  * merges the partial results. `runChunk` runs on a worker thread of whichever
@@ -82,7 +88,7 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
    * of them. `shared` is data every chunk needs (matmul's B): it is sent to a
    * thief once per job, not once per chunk. Runs on the owner's event loop.
    */
-  split: (args: any[], limits: TaskLimits, hint: { chunks: number }) => { shared?: S, chunks: Array<ChunkSpec<C>> }
+  split: (args: any[], limits: TaskLimits, hint: SplitHint) => { shared?: S, chunks: Array<ChunkSpec<C>> }
   /** Compute one chunk. Runs on a worker thread, on any node serving the task. */
   runChunk: (chunk: C, shared: S) => P
   /** Combine every partial (in chunk order) into the call's result. Runs on the owner. */

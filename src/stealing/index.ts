@@ -1,0 +1,3 @@
+export { StealService } from './service.js'
+export type { StealOptions, PeerShare, JobProgress, StealHost } from './types.js'
+export { byteSize, shareMemory } from './protocol.js'
