@@ -21,7 +21,7 @@ import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 export type { IncomingCall } from '../rpc/channel.js'
 import { RpcService } from '../rpc/service.js'
 import type { WorkerPool } from '../scheduler/pool.js'
-import { StealService, type StealOptions } from '../stealing/index.js'
+import { PartsCollector, StealService, type StealOptions } from '../stealing/index.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
@@ -356,7 +356,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, onProgress: options.onProgress, cancelHook: options.cancelHook })
+      // A split job's result streams in as parts while it computes (src/stealing/parts.ts).
+      const parts = new PartsCollector()
+      const onProgress = (data: unknown): void => { if (!parts.take(data)) options.onProgress(data) }
+      return parts.finish(await this.rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, parts: true, onProgress, cancelHook: options.cancelHook }))
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)

@@ -29,6 +29,8 @@ export interface CallOptions {
   onProgress?: (data: unknown) => void
   /** The caller's job id, sent in the request meta. */
   job?: string
+  /** Ask for a split job's result as streamed parts (src/stealing/parts.ts); the caller assembles them. */
+  parts?: boolean
   /**
    * Receives a function that abandons the call and cancels it on the peer,
    * as aborting `signal` does, without an AbortSignal per call (creating one
@@ -108,6 +110,7 @@ export class RpcChannel {
     const id = this.nextId++
     let meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
     if (options.job !== undefined) meta = { ...meta, job: options.job }
+    if (options.parts === true) meta = { ...meta, parts: true }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
       let timer: NodeJS.Timeout | undefined

@@ -4,6 +4,7 @@ import { STEAL_PROGRESS_MS, STEAL_SILENCE_MS } from '../constants.js'
 import { BadArgumentError, CancelledError, ForbiddenError, TimeoutError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
 import type { LoadedTask, SplitSpec } from '../tasks/types.js'
+import { PART, PARTS } from './parts.js'
 import type { JobShape, StealPolicy } from './policy.js'
 import { INLINE_CHUNK_BYTES, STEAL_ROUTES, byteSize, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
 import type { JobProgress, PeerShare, StealHost, StealOptions } from './types.js'
@@ -36,6 +37,8 @@ class SplitJob implements JobShape {
   readonly controller = new AbortController()
   readonly started = performance.now()
   lastReport = 0
+  /** The caller assembles the result: each partial goes to it as it finishes and is not kept here. */
+  streaming = false
   private waiters: Array<() => void> = []
 
   constructor (
@@ -115,6 +118,7 @@ export class Owner {
     const { shared, chunks } = spec.split(args, this.host.limits, { chunks: wanted, peers: peers + 1 })
     if (chunks.length === 0) throw new BadArgumentError(`${task.name}: split produced no chunks`)
     const job = new SplitJob(call, task, spec, chunks, shared, shareMemory(shared), shared === undefined ? 0 : byteSize(shared))
+    job.streaming = call.meta.parts === true && spec.parts !== undefined
     this.jobs.set(job.id, job)
     log('job %s: %s in %d chunks', job.id, task.name, job.total)
     const abort = (reason: Error): void => {
@@ -138,7 +142,9 @@ export class Owner {
       const runners = Array.from({ length: this.host.pool.workers }, async () => { await this.runLocal(job, abort) })
       await Promise.race([Promise.all(runners), aborted])
       let result: unknown
-      if (spec.mergeOn === 'inline') {
+      if (job.streaming) {
+        result = { [PARTS]: { ...spec.parts!(job.localShared, args), count: job.total } }
+      } else if (spec.mergeOn === 'inline') {
         result = spec.merge(job.partials, job.localShared, args)
       } else {
         result = await Promise.race([this.host.pool.runOp('merge', task.name, [job.partials, job.localShared, args], job.controller.signal), aborted])
@@ -205,7 +211,12 @@ export class Owner {
 
   private complete (job: SplitJob, idx: number, partial: unknown, peer: string, ms: number): void {
     if (job.partials[idx] !== undefined || job.finished) return
-    job.partials[idx] = partial
+    if (job.streaming) {
+      job.call.progress({ [PART]: idx, data: partial })
+      job.partials[idx] = true
+    } else {
+      job.partials[idx] = partial
+    }
     job.done++
     const share = job.share(peer, this.nameOf(peer))
     share.chunks++

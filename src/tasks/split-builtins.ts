@@ -149,6 +149,7 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
     }
     return { rows: m, cols: p, data }
   },
+  parts: ({ m, p }) => ({ kind: 'f64', field: 'data', shape: { rows: m, cols: p } }),
   mergeOn: 'inline'
 }
 
@@ -186,5 +187,6 @@ export const decimalSplit: SplitSpec<DigitBlock, bigint, string, string> = {
   },
   runChunk: ({ low, count }, x) => decimalDigits(x < 0n ? -x : x, low, count),
   merge: (blocks, x) => (x < 0n ? '-' : '') + blocks.join(''),
+  parts: (x) => ({ kind: 'string', prefix: x < 0n ? '-' : '' }),
   mergeOn: 'inline'
 }

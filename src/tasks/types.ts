@@ -1,3 +1,5 @@
+import type { PartsShape } from '../stealing/parts.js'
+
 /** The type of one task argument, checked before the task runs. */
 export type ParamType =
   | 'number' // any finite number
@@ -93,6 +95,13 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
   runChunk: (chunk: C, shared: S) => P
   /** Combine every partial (in chunk order) into the call's result. Runs on the owner. */
   merge: (partials: P[], shared: S, args: any[]) => R
+  /**
+   * The result is its partials put together in chunk order (strings
+   * concatenated, or Float64Arrays stacked into a field of an object): then
+   * a caller that can assemble receives each partial as it finishes instead
+   * of the merged result at the end, and the transfer overlaps the compute.
+   */
+  parts?: (shared: S, args: any[]) => PartsShape
   /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
   mergeOn?: 'pool' | 'inline'
 }
