@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { STEAL_PROGRESS_MS, STEAL_SILENCE_MS } from '../constants.js'
 import { BadArgumentError, CancelledError, ForbiddenError, TimeoutError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
 import type { LoadedTask, SplitSpec } from '../tasks/types.js'
+import { RunCombiner } from './combine.js'
 import { PART, PARTS } from './parts.js'
 import type { JobShape, StealPolicy } from './policy.js'
-import { INLINE_CHUNK_BYTES, STEAL_ROUTES, byteSize, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
+import { ChunkClock, INLINE_CHUNK_BYTES, STEAL_ROUTES, byteSize, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
 import type { JobProgress, PeerShare, StealHost, StealOptions } from './types.js'
 
 const log = logger('mesh:steal:owner')
@@ -39,6 +41,8 @@ class SplitJob implements JobShape {
   lastReport = 0
   /** The caller assembles the result: each partial goes to it as it finishes and is not kept here. */
   streaming = false
+  /** Partials combined pairwise as they arrive (SplitSpec.combine), when the result is not streamed. */
+  combiner?: RunCombiner
   private waiters: Array<() => void> = []
 
   constructor (
@@ -52,6 +56,8 @@ class SplitJob implements JobShape {
   ) {
     this.deque = chunks.map((_, i) => i)
     this.partials = new Array(chunks.length)
+    // Every chunk, combination and work call in flight listens on it.
+    setMaxListeners(0, this.controller.signal)
   }
 
   get taskName (): string { return this.task.name }
@@ -119,6 +125,9 @@ export class Owner {
     if (chunks.length === 0) throw new BadArgumentError(`${task.name}: split produced no chunks`)
     const job = new SplitJob(call, task, spec, chunks, shared, shareMemory(shared), shared === undefined ? 0 : byteSize(shared))
     job.streaming = call.meta.parts === true && spec.parts !== undefined
+    if (!job.streaming && spec.combine !== undefined) {
+      job.combiner = new RunCombiner(async (left, right) => await this.host.pool.runOp('combine', task.name, [left, right], job.controller.signal))
+    }
     this.jobs.set(job.id, job)
     log('job %s: %s in %d chunks', job.id, task.name, job.total)
     const abort = (reason: Error): void => {
@@ -144,10 +153,13 @@ export class Owner {
       let result: unknown
       if (job.streaming) {
         result = { [PARTS]: { ...spec.parts!(job.localShared, args), count: job.total } }
-      } else if (spec.mergeOn === 'inline') {
-        result = spec.merge(job.partials, job.localShared, args)
       } else {
-        result = await Promise.race([this.host.pool.runOp('merge', task.name, [job.partials, job.localShared, args], job.controller.signal), aborted])
+        const partials = job.combiner !== undefined ? await Promise.race([job.combiner.values(), aborted]) : job.partials
+        result = partials.length === 1 && job.combiner !== undefined
+          ? partials[0]
+          : spec.mergeOn === 'inline'
+            ? spec.merge(partials, job.localShared, args)
+            : await Promise.race([this.host.pool.runOp('merge', task.name, [partials, job.localShared, args], job.controller.signal), aborted])
       }
       this.report(job, true, true)
       return result
@@ -193,7 +205,7 @@ export class Owner {
         continue
       }
       this.host.registry.publish()
-      const started = performance.now()
+      const clock = new ChunkClock()
       let partial: unknown
       try {
         partial = await this.host.pool.runOp('chunk', job.task.name, [job.chunks[idx].data, job.localShared], signal)
@@ -201,11 +213,12 @@ export class Owner {
         abort(err)
         return
       }
-      const ms = performance.now() - started
-      // A throttled (slow) node's chunks take ms / throttle in effect: stealing from it pays more.
-      this.policy.learn(job.task.name, job.chunks[idx].cost, ms / this.throttle)
+      const ms = clock.ms
+      const pause = clock.pause(this.throttle)
+      // A throttled (slow) node's chunks take ms + pause in effect: stealing from it pays more.
+      this.policy.learn(job.task.name, job.chunks[idx].cost, ms + pause)
       this.complete(job, idx, partial, this.host.peerId, ms)
-      await sleep(ms * (1 / this.throttle - 1), signal)
+      await sleep(pause, signal)
     }
   }
 
@@ -213,6 +226,9 @@ export class Owner {
     if (job.partials[idx] !== undefined || job.finished) return
     if (job.streaming) {
       job.call.progress({ [PART]: idx, data: partial })
+      job.partials[idx] = true
+    } else if (job.combiner !== undefined) {
+      job.combiner.add(idx, partial)
       job.partials[idx] = true
     } else {
       job.partials[idx] = partial
@@ -253,8 +269,15 @@ export class Owner {
     const serves = new Set(this.host.registry.get(from)?.tasks.map(t => t.name) ?? [])
     for (const job of this.jobs.values()) {
       if (job.finished || job.controller.signal.aborted || job.deque.length === 0 || !req.tasks.includes(job.task.name) || !serves.has(job.task.name)) continue
-      // About half of what is left, from the far end: the owner works from the front.
-      const take = Math.ceil(job.deque.length / 2)
+      // A fair share of what is left, from the far end (the owner works from
+      // the front): split between the owner and every peer serving the task
+      // that holds none of this job's chunks now, this thief included. With
+      // one thief that is half; with seven idle ones the first takes an
+      // eighth, not half (thieves do not pass chunks on, so a first thief
+      // holding half left the others to wait on the owner's reclaims).
+      const holding = new Set([...job.assignments.values()].map(a => a.peer))
+      const waiting = this.host.registry.peers().filter(r => r.peerId !== this.host.peerId && !holding.has(r.peerId) && r.tasks.some(t => t.name === job.task.name)).length
+      const take = Math.ceil(job.deque.length / (Math.max(1, waiting) + 1))
       const idxs = job.deque.slice(job.deque.length - take)
       if (!this.policy.pays(job, idxs, have.has(job.id))) continue
       job.deque.splice(job.deque.length - take)

@@ -4,7 +4,7 @@ import {
 } from '../constants.js'
 import { BadArgumentError, ForbiddenError, UnknownTaskError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
-import { STEAL_ROUTES, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
+import { ChunkClock, STEAL_ROUTES, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
 import type { StealHost } from './types.js'
 
 const log = logger('mesh:steal:thief')
@@ -122,12 +122,13 @@ export class Thief {
           const data = await dataOf(item)
           prefetched.delete(idx)
           if (entry.queue.length > 0) dataOf(entry.queue[0]).catch(() => {})
-          const started = performance.now()
+          const clock = new ChunkClock()
           const partial = await this.host.pool.runOp('chunk', task.name, [data, shared], call.signal)
-          const ms = performance.now() - started
+          const ms = clock.ms
+          const pause = clock.pause(this.throttle)
           call.progress({ idx, partial, ms } satisfies ChunkDone)
           done++
-          await sleep(ms * (1 / this.throttle - 1), call.signal)
+          await sleep(pause, call.signal)
         }
       })
       await Promise.all(runners)

@@ -66,7 +66,8 @@ export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = 
     return { chunks }
   },
   runChunk: ({ lo, hi }) => productRange(BigInt(lo), BigInt(hi)),
-  merge: (partials) => productTree(partials)
+  merge: (partials) => productTree(partials),
+  combine: (left, right) => left * right
 }
 
 export interface RowChunk { rowStart: number, rowEnd: number, a?: Float64Array }

@@ -102,6 +102,14 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
    * of the merged result at the end, and the transfer overlaps the compute.
    */
   parts?: (shared: S, args: any[]) => PartsShape
+  /**
+   * Combine the partials of two adjacent runs of chunks into the partial of
+   * both (associative: merge of the combined runs equals merge of every
+   * partial). With it the owner combines partials pairwise, as a balanced
+   * tree in chunk order, on its worker while chunks still run, and the final
+   * merge only joins what is left (factorial: products of ranges).
+   */
+  combine?: (left: P, right: P) => P
   /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
   mergeOn?: 'pool' | 'inline'
 }
