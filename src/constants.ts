@@ -63,8 +63,14 @@ export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
  */
 export const FACTORIAL_SPLIT_THRESHOLD = Number.MAX_SAFE_INTEGER
 
-/** matmul is split from this many multiply-adds up (400³ ≈ 30–60 ms on one core): smaller calls run whole. */
-export const MATMUL_SPLIT_THRESHOLD = 64_000_000
+/**
+ * matmul is split from this many multiply-adds up (800³: ~70 ms on one core
+ * at 15 GFLOP/s): smaller calls run whole. At 400³ (~8 ms of compute) a
+ * split paid an offer, a steal round trip and the result's trip through the
+ * owner for a few ms of work: a small job on 2 nodes must not be slower
+ * than on 1.
+ */
+export const MATMUL_SPLIT_THRESHOLD = 512_000_000
 
 /**
  * Chunks per node serving the task (the owner and its peers): enough that
