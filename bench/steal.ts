@@ -52,7 +52,7 @@ async function cluster (extra: string[][]): Promise<Cluster> {
     nodes.push(await startCliNode([...NODE, ...args, ...nodes.flatMap(n => ['--bootstrap', n.addresses[0]])]))
   }
   const client = await createMeshNode({ name: 'bench-client', mdns: false, bootstrap: nodes.map(n => n.addresses[0]) })
-  await client.waitForPeers(nodes.length, 30_000)
+  await client.waitForPeers(nodes.length, 120_000)
   // Let every node's registry settle: owners split only when they see peers serving the task.
   await new Promise(resolve => setTimeout(resolve, 1500))
   return {
