@@ -48,18 +48,27 @@ interface Cluster { nodes: CliNode[], client: MeshNode, stop: () => Promise<void
 
 async function cluster (extra: string[][]): Promise<Cluster> {
   const nodes: CliNode[] = []
-  for (const args of extra) {
-    nodes.push(await startCliNode([...NODE, ...args, ...nodes.flatMap(n => ['--bootstrap', n.addresses[0]])]))
+  let client: MeshNode | undefined
+  try {
+    for (const args of extra) {
+      nodes.push(await startCliNode([...NODE, ...args, ...nodes.flatMap(n => ['--bootstrap', n.addresses[0]])]))
+    }
+    client = await createMeshNode({ name: 'bench-client', mdns: false, bootstrap: nodes.map(n => n.addresses[0]) })
+    await client.waitForPeers(nodes.length, 120_000)
+  } catch (err) {
+    // A failed start leaves no node processes behind.
+    await client?.stop()
+    await Promise.all(nodes.map(n => n.stop('SIGKILL')))
+    throw err
   }
-  const client = await createMeshNode({ name: 'bench-client', mdns: false, bootstrap: nodes.map(n => n.addresses[0]) })
-  await client.waitForPeers(nodes.length, 120_000)
   // Let every node's registry settle: owners split only when they see peers serving the task.
   await new Promise(resolve => setTimeout(resolve, 1500))
+  const joined = client
   return {
     nodes,
-    client,
+    client: joined,
     stop: async () => {
-      await client.stop()
+      await joined.stop()
       await Promise.all(nodes.map(n => n.stop('SIGKILL')))
     }
   }

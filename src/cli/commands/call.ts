@@ -15,12 +15,13 @@ export interface CallCommandOptions extends ClientOptions {
 /**
  * A huge integer result is printed by the mesh: the decimal task (served
  * with factorial) converts blocks of digits on different nodes, which for
- * 10^6! is most of the time the user waits. Small ones, or a mesh that does
- * not serve it, are converted here.
+ * 10^6! is most of the time the user waits. Small ones, or a mesh with
+ * fewer than two nodes serving it, are converted here.
  */
 async function digitsOf (node: MeshNode, value: bigint, options: CallCommandOptions, signal: AbortSignal, bar: ProgressBar): Promise<string> {
   const magnitude = value < 0n ? -value : value
-  if (magnitude < (1n << BigInt(DECIMAL_SPLIT_BITS)) || node.providers('decimal').length === 0) return value.toString()
+  // With fewer than two nodes to share it, converting here saves sending x out and the digits back.
+  if (magnitude < (1n << BigInt(DECIMAL_SPLIT_BITS)) || node.providers('decimal').length < 2) return value.toString()
   return await node.callWith<string>('decimal', [value], { timeout: options.timeout, retries: options.retries, signal, onProgress: (p) => { bar.update(p) } })
 }
 
