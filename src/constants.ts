@@ -245,3 +245,11 @@ export const MAX_REFS_PER_PEER = 10_000
 export const MAX_REF_DEPTH = 32
 /** MessagePack extension type carrying a handle or callback reference on the wire. */
 export const REF_EXTENSION_TYPE = 0x4d
+
+/**
+ * Data plane (src/node/coalesce.ts): a send to the socket below this size is
+ * joined into one buffer (copying a few KiB costs less than a writev of its
+ * small chunks, each converted to a Buffer); a bigger one corks the socket
+ * for the tick instead, so bulk bytes are never copied on their way out.
+ */
+export const JOIN_SEND_BELOW_BYTES = 16 * 1024
