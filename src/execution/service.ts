@@ -6,7 +6,7 @@ import type { LoadInfo, TaskInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import type { WorkerPool } from '../scheduler/pool.js'
-import { StealService, type StealOptions } from '../scheduler/steal.js'
+import { StealService, type StealOptions } from '../stealing/index.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask } from '../tasks/types.js'
@@ -172,7 +172,7 @@ export class ExecutionService {
     const limited = this.work.limit(call.signal, call.meta.timeout)
     registry.publish()
     try {
-      // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/scheduler/steal.ts).
+      // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/stealing/).
       const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
       return split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
     } catch (err) {

@@ -7,6 +7,7 @@ import { loadScore, type LoadInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from './job.js'
+import { PartsCollector } from '../stealing/parts.js'
 
 export interface MeshCallOptions extends CallOptions, Omit<SubmitOptions, 'signal' | 'timeout' | 'onProgress' | 'unknownAfter'> {
   /**
@@ -76,7 +77,10 @@ export class Caller {
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, onProgress: options.onProgress, cancelHook: options.cancelHook })
+      // A split job's result streams in as parts while it computes (src/stealing/parts.ts).
+      const parts = new PartsCollector()
+      const onProgress = (data: unknown): void => { if (!parts.take(data)) options.onProgress(data) }
+      return parts.finish(await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, onProgress, cancelHook: options.cancelHook }))
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)

@@ -27,6 +27,8 @@ export interface CallMeta {
   job?: string
   /** 0..9, higher first in the provider's queue (src/workflows/gate.ts). */
   priority?: number
+  /** The caller assembles a split job's result from parts streamed as progress events (src/stealing/parts.ts). */
+  parts?: boolean
 }
 
 export type RequestMessage = [Kind.Request, number, string, unknown[], CallMeta | undefined]

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
-import { builtinTasks } from './builtins.js'
+import { builtinTasks, companionTasks } from './builtins.js'
 import { tasksOfModule } from './module.js'
 import { parseRate } from '../workflows/gate.js'
 import type { LoadedTask, TaskDefinition } from './types.js'
@@ -38,6 +38,10 @@ export async function loadTasks (spec: ServeSpec | undefined): Promise<Map<strin
         }
         add(fromBuiltin(item, def))
       }
+    }
+    for (const [name, companions] of Object.entries(companionTasks)) {
+      if (tasks.get(name)?.module !== BUILTINS_MODULE) continue
+      for (const c of companions) if (!tasks.has(c)) add(fromBuiltin(c, builtinTasks[c]))
     }
     return tasks
   }
