@@ -15,14 +15,19 @@ import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } f
 import { LanRegistry } from '../registry/lan.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
+import type { CallOptions } from '../rpc/channel.js'
 import type { LeaseOptions } from '../rpc/lease.js'
 import { RpcService } from '../rpc/service.js'
-import type { StealOptions, StealService } from '../scheduler/steal.js'
+import type { StealOptions, StealService } from '../stealing/index.js'
 import { parseAllowList } from '../security/allow.js'
 import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
 import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
 import type { StoredState } from '../store/journal.js'
+import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
+import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
+import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 
 /** What `meshService(init)` and `createMeshNode(options)` take about the mesh itself (not the transport). */
 export interface MeshServiceInit extends ResultOptions {
@@ -47,6 +52,8 @@ export interface MeshServiceInit extends ResultOptions {
   allow?: string[]
   /** False when the node's identity is new at each start: then its job journal defaults to `:memory:` (docs/results.md). Default true. */
   persistentIdentity?: boolean
+  /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
+  workflows?: Partial<WorkflowLimits>
 }
 
 /** The libp2p components the mesh service uses (each part gets only its share). */
@@ -102,6 +109,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   private readonly caller: Caller
   /** Detached jobs: held here when this node serves tasks, asked about from anywhere (src/results). */
   private readonly results: ResultsService
+  /** Chains, groups, chords and map; periodic schedules (src/workflows). */
+  private readonly workflows: WorkflowService
+  private readonly schedules: ScheduleService
   private readonly log: Logger
   private running = false
   private halted = false
@@ -169,6 +179,31 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     }, init)
     routes.handleInternal(JOB_NAMESPACE, (c, from) => this.results.handle(c, from))
     registry.on('change', (peer, record) => { if (record === undefined) this.results.peerLeft(peer) })
+    const runHere = async (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }): Promise<unknown> =>
+      routes.route({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
+    const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIdFromString(peer), name, args, options)
+    this.workflows = new WorkflowService({
+      peerId,
+      providers: (task) => this.caller.providers(task),
+      // Chord holders: nodes that serve something, so a passing CLI client is never picked.
+      members: () => [peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
+      waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
+      idempotent: (task, provider) => this.caller.idempotent(task, provider),
+      call: callPeer,
+      runHere,
+      submit: (task, args, options) => this.submit(task, args, options)
+    }, init.workflows)
+    routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
+    this.schedules = new ScheduleService({
+      peerId,
+      members: () => [peerId, ...registry.peers().map(r => r.peerId)],
+      providers: (task) => this.caller.providers(task),
+      call: callPeer,
+      runHere
+    })
+    routes.handleInternal(SCHEDULE_NAMESPACE, this.schedules.handle)
+    // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
+    this.on('peer:join', (record) => { if (this.served.length > 0) void this.schedules.sync(record.peerId) })
   }
 
   private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {
@@ -213,6 +248,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.halted = true
     this.results.stop()
     this.execution.halt()
+    this.schedules.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.lan.stop()
@@ -347,6 +383,41 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   /** Counts of exposed objects, sessions and handles lent to peers. */
   objectStats (): ObjectStats { return this.objects.stats() }
+
+  /**
+   * Run a workflow built with sig, chain, group and chord (docs/workflows.md):
+   * `await mesh.run(chain(sig('add', 4, 6), sig('factorial'), sig('digits')))`.
+   * Every task it names is checked first; a chain is handed from node to node.
+   */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.run<T>(workflow, options)
+  }
+
+  /** `task` over every item, `concurrency` calls in flight, results in order: `await mesh.map('factorial', [10n, 20n], { concurrency: 64 })`. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.map<T>(task, items, options)
+  }
+
+  workflowStats (): WorkflowStats { return this.workflows.stats() }
+
+  /** Add (or replace) a periodic schedule on every node of the mesh. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> {
+    return this.schedules.add(name, task, args, spec, options)
+  }
+
+  /** Remove a schedule everywhere; false if there was none. */
+  async removeSchedule (name: string): Promise<boolean> { return this.schedules.remove(name) }
+
+  /** The schedules this node holds (every node holds all of them). */
+  listSchedules (): ScheduleRecord[] { return this.schedules.list() }
+
+  /** Pull the schedules every known peer holds (a serving node also does this with each peer that connects). */
+  async syncSchedules (): Promise<void> { await this.schedules.syncAll() }
+
+  /** Ticks this node fired (as owner, backup or catch-up), ran, and dropped as already run. */
+  scheduleStats (): ScheduleStats { return this.schedules.stats() }
 }
 
 /**
