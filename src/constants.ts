@@ -247,6 +247,52 @@ export const MAX_REF_DEPTH = 32
 export const REF_EXTENSION_TYPE = 0x4d
 
 /*
+ * Detached jobs and their journal (src/results/, src/store/, docs/results.md).
+ */
+
+/** Results of detached jobs are kept this long after they finish (Celery's result_expires default), then swept. */
+export const DEFAULT_RESULT_TTL_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Most bytes of finished results one node keeps; the oldest go first (and
+ * read as EXPIRED). 256 MiB holds ~600 factorial(200000) results or millions
+ * of small ones, and fits any disk this runs on.
+ */
+export const DEFAULT_RESULT_STORE_MAX_BYTES = 256 * 1024 * 1024
+
+/**
+ * An expired result's row (~200 bytes, no payload) is kept this long more,
+ * so asking for it says EXPIRED rather than UNKNOWN_JOB for a day.
+ */
+export const EXPIRED_KEPT_MS = 24 * 60 * 60 * 1000
+
+/** The sweep of expired results runs this often at most (and at least every ttl/10, so short test TTLs are honoured). */
+export const RESULT_SWEEP_MAX_MS = 60_000
+export const RESULT_SWEEP_MIN_MS = 50
+
+/**
+ * A detached job's own time limit when the submitter gives none. Nobody is
+ * waiting, so the 30 s call default is too short; an hour bounds a stuck job.
+ */
+export const DEFAULT_DETACHED_TIMEOUT_MS = 60 * 60 * 1000
+
+/** Random bits in a job id: unguessable (≥ 128), like a UUIDv4's 122 but more. */
+export const JOB_ID_RANDOM_BYTES = 16
+/** Bytes of each holder hint in a job id (a hash prefix of the holder's peer id): enough to find it among thousands of peers, few false hits. */
+export const JOB_ID_HINT_BYTES = 4
+
+/** The journal's file in the data dir, its SQLite application_id ("mesh" in ASCII) and schema version. */
+export const JOURNAL_FILE = 'jobs.sqlite'
+export const JOURNAL_APPLICATION_ID = 0x6d657368
+export const JOURNAL_SCHEMA_VERSION = 1
+
+/** Internal calls (asking a holder, replicating) wait this long for an answer. */
+export const RESULT_CALL_TIMEOUT_MS = 5_000
+
+/** `mesh jobs` and `node.jobs()` list at most this many per node asked. */
+export const DEFAULT_JOBS_LIST_LIMIT = 100
+
+/*
  * Workflows: chains, groups, chords, map (src/workflows/, docs/workflows.md).
  */
 

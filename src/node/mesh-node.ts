@@ -8,6 +8,7 @@ import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { StealService } from '../stealing/index.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
+import type { DetachedJob, JobSnapshot } from '../results/index.js'
 import { dialBootstrap, dialDiscovered } from './discovery.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport, type MeshLibp2p } from './libp2p.js'
@@ -74,8 +75,13 @@ export class MeshNode {
   async call<T = unknown> (task: string, ...args: unknown[]): Promise<T> { return this.mesh.callWith<T>(task, args) }
   /** `call` with options: timeout, retries, cancellation signal, progress. */
   async callWith<T = unknown> (task: string, args: unknown[], options: MeshCallOptions = {}): Promise<T> { return this.mesh.callWith<T>(task, args, options) }
-  /** Run `task` and get a Job: status, progress events, result, cancel (docs/reliability.md). */
-  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> { return this.mesh.submit<T>(task, args, options) }
+  /** Run `task` and get a Job: status, progress events, result, cancel (docs/reliability.md); `detach: true`: a job that outlives this process (docs/results.md). */
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach: true }): Promise<DetachedJob<T>>
+  submit<T = unknown> (task: string, args: unknown[], options?: SubmitOptions & { detach?: false }): Job<T>
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> { return this.mesh.submit<T>(task, args, options as SubmitOptions & { detach: true }) }
+  /** A handle on detached job `id` from any process; `jobs()`: recent ones mesh-wide (docs/results.md). */
+  async job<T = unknown> (id: string): Promise<DetachedJob<T>> { return await this.mesh.job<T>(id) }
+  async jobs (filter: Parameters<MeshService['jobs']>[0] = {}): Promise<JobSnapshot[]> { return await this.mesh.jobs(filter) }
   /** Withdraw this node's tasks and wait up to `timeout` ms for the calls it holds (see MeshService.drain). */
   async drain (options: { timeout?: number } = {}): Promise<boolean> { return this.mesh.drain(options) }
   /** Peers (and this node) serving `task` (or exposing the object of `object.method`), least loaded first. */
@@ -119,7 +125,8 @@ export class MeshNode {
 
 /** Build and start a node on the default libp2p stack (TCP, Noise, Yamux, mDNS, identify, ping). */
 export async function createMeshNode (options: MeshNodeOptions = {}): Promise<MeshNode> {
-  const mesh = meshService(options)
+  // A node with a new identity per run keeps no job journal on disk by default (docs/results.md).
+  const mesh = meshService({ persistentIdentity: options.privateKey !== undefined || options.keyFile !== undefined, ...options })
   const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
   const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
   let libp2p: MeshLibp2p

@@ -22,13 +22,15 @@ import type { StealOptions, StealService } from '../stealing/index.js'
 import { parseAllowList } from '../security/allow.js'
 import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
+import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
+import type { StoredState } from '../store/journal.js'
 import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
 import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
 import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 
 /** What `meshService(init)` and `createMeshNode(options)` take about the mesh itself (not the transport). */
-export interface MeshServiceInit {
+export interface MeshServiceInit extends ResultOptions {
   /** Tasks to serve: built-in names, module paths, or a map of definitions. */
   serve?: ServeSpec
   /** A human name shown in `mesh ls` and `mesh peers`; defaults to the host name and pid. */
@@ -48,6 +50,8 @@ export interface MeshServiceInit {
   drainTimeout?: number
   /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
   allow?: string[]
+  /** False when the node's identity is new at each start: then its job journal defaults to `:memory:` (docs/results.md). Default true. */
+  persistentIdentity?: boolean
   /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
   workflows?: Partial<WorkflowLimits>
 }
@@ -103,6 +107,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   private readonly execution: ExecutionService
   private readonly objects: ObjectService
   private readonly caller: Caller
+  /** Detached jobs: held here when this node serves tasks, asked about from anywhere (src/results). */
+  private readonly results: ResultsService
   /** Chains, groups, chords and map; periodic schedules (src/workflows). */
   private readonly workflows: WorkflowService
   private readonly schedules: ScheduleService
@@ -157,6 +163,22 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
     registry.on('change', this.onRecord)
+    this.results = new ResultsService({
+      peerId,
+      call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
+      run: (task, args, options) => this.caller.submit(task, args, options),
+      serves: (task) => this.execution.served.includes(task),
+      idempotent: (task, provider) => provider === undefined || provider === peerId
+        ? this.execution.idempotent(task)
+        : registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true,
+      holders: () => registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId),
+      providers: (task) => this.caller.providers(task),
+      waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
+      holds: () => this.execution.served.length > 0,
+      persistentIdentity: init.persistentIdentity ?? true
+    }, init)
+    routes.handleInternal(JOB_NAMESPACE, (c, from) => this.results.handle(c, from))
+    registry.on('change', (peer, record) => { if (record === undefined) this.results.peerLeft(peer) })
     const runHere = async (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }): Promise<unknown> =>
       routes.route({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
     const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIdFromString(peer), name, args, options)
@@ -198,6 +220,13 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   async start (): Promise<void> {
     await this.execution.start()
+    // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
+    try {
+      await this.results.start()
+    } catch (err) {
+      await this.execution.stop()
+      throw err
+    }
     this.objects.start()
     await this.rpc.start()
     await this.lan.start()
@@ -208,6 +237,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** The node listens now: publish a record with its addresses. */
   async afterStart (): Promise<void> {
     await this.registry.publishNow()
+    this.results.afterStart()
     this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
   }
 
@@ -216,6 +246,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.running = false
     if (this.halted) return
     this.halted = true
+    this.results.stop()
     this.execution.halt()
     this.schedules.stop()
     this.objects.stop()
@@ -256,10 +287,20 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
    * events, result, cancel. Retries on other providers when a call is refused
    * or its provider dies or hangs (see docs/reliability.md).
    */
-  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> {
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach: true }): Promise<DetachedJob<T>>
+  submit<T = unknown> (task: string, args: unknown[], options?: SubmitOptions & { detach?: false }): Job<T>
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> {
     if (!this.running) throw new NotRunningError('the node is stopped')
+    // Detached (docs/results.md): a provider journals it with one replica and runs it; resolves with its handle then.
+    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent })
     return this.caller.submit<T>(task, args, options)
   }
+
+  /** A handle on detached job `id`, from whichever node holds it (UNKNOWN_JOB if none does). */
+  async job<T = unknown> (id: string): Promise<DetachedJob<T>> { return await this.results.job<T>(id) }
+
+  /** Recent detached jobs of every node this one knows, newest first. */
+  async jobs (filter: { state?: StoredState, task?: string, limit?: number } = {}): Promise<JobSnapshot[]> { return await this.results.jobs(filter) }
 
   /**
    * Stop taking new work: withdraw this node's tasks from its registry
@@ -386,6 +427,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
  */
 export function meshService (init: MeshServiceInit = {}): (components: MeshComponents) => MeshService {
   checkExecutionOptions(init)
+  checkResultOptions(init)
   if (init.allow !== undefined) parseAllowList(init.allow, 'allow')
   return (components) => new MeshService(components, init)
 }
