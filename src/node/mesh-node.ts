@@ -27,6 +27,9 @@ import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport } from './libp2p.js'
+import { Activity } from '../events/activity.js'
+import { EventService } from '../events/protocol.js'
+import type { MeshMetrics } from '../metrics/metrics.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
@@ -82,6 +85,10 @@ export interface MeshNodeOptions {
   psk?: Uint8Array | string
   /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
   allow?: string[]
+  /** Prometheus metrics (src/metrics): mesh's own and libp2p's, in `node.metrics`. Default off. */
+  metrics?: boolean
+  /** Peer ids that may cancel jobs running here and drain this node remotely (a dashboard's node). Default: none. */
+  admins?: string[]
 }
 
 /**
@@ -161,6 +168,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
   /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
   private readonly objects: ObjectService
+  /** Calls this node runs and jobs it submits, as task events (src/events). */
+  readonly activity: Activity
+  /** Prometheus metrics, when created with `metrics: true` (src/metrics). */
+  metrics?: MeshMetrics
+  private readonly events: EventService
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -170,7 +182,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     private readonly rpc: RpcService,
     name: string,
     limits: MeshLimits,
-    reliability: { taskTimeLimit?: number, maxQueue?: number, drainTimeout?: number } = {}
+    reliability: { taskTimeLimit?: number, maxQueue?: number, drainTimeout?: number, admins?: string[] } = {}
   ) {
     super()
     this.name = name
@@ -178,6 +190,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const workers = pool?.workers ?? 0
     this.work = new WorkGuard({ workers, maxQueue: reliability.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * Math.max(1, workers), taskTimeLimit: reliability.taskTimeLimit })
     this.drainTimeout = reliability.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS
+    this.activity = new Activity(libp2p.peerId.toString())
+    this.events = new EventService({ activity: this.activity, drain: async () => this.drain(), admins: new Set(reliability.admins ?? []) })
     this.objects = new ObjectService({
       libp2p,
       registry,
@@ -209,9 +223,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     })
     const tasks = await loadTasks(options.serve)
     const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
+    // prom-client is loaded only by nodes with metrics: CLI clients never are.
+    const metrics = options.metrics === true ? await import('../metrics/index.js') : undefined
+    const promRegistry = metrics !== undefined ? new (await import('prom-client')).Registry() : undefined
     let libp2p: Libp2p
     try {
-      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined })
+      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, metrics: promRegistry !== undefined ? await metrics!.libp2pMetrics(promRegistry) : undefined })
     } catch (err: any) {
       throw new ConfigError(`cannot create the node: ${err.message}`)
     }
@@ -232,10 +249,15 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       lease: options.lease,
       admit: (peer) => { guard.admit(peer.toString()) },
       argLimits: { maxArgBytes: limits.maxArgBytes, maxBigIntBits: limits.maxBigIntBits },
-      dispatch: (peer, call) => late.node!.execute(call, peer.toString())
+      dispatch: (peer, call) => late.node!.execute(call, peer.toString()),
+      onLeaseLapsed: () => { late.node!.metrics?.leaseExpired() }
     })
     const node = new MeshNode(libp2p, tasks, pool, registry, rpc, name, limits, options)
     late.node = node
+    if (metrics !== undefined) {
+      node.metrics = new metrics.MeshMetrics({ load: () => node.localLoad(), peers: () => registry.peers().length }, promRegistry)
+      node.activity.observer = node.metrics
+    }
     if (pool !== undefined && [...tasks.values()].some(t => t.split !== undefined)) {
       const steal = new StealService({
         peerId: libp2p.peerId.toString(),
@@ -254,6 +276,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   private async start (bootstrap: string[]): Promise<void> {
     this.addRoute(isObjectRoute, (call, from) => this.objects.handle(call, from))
+    this.addRoute(EventService.matches, (call, from) => this.events.handle(call, from))
     this.objects.start()
     await this.rpc.start()
     await this.registry.start()
@@ -315,7 +338,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
    */
   submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> {
     if (!this.running) throw new NotRunningError('the node is stopped')
-    return new Job<T>(this.jobHost, task, args, options)
+    const job = new Job<T>(this.jobHost, task, args, options)
+    this.activity.observeJob(job)
+    return job
   }
 
   /**
@@ -473,6 +498,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (!this.running) return
     this.running = false
     this.steal?.stop()
+    this.events.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.registry.stop()
@@ -517,6 +543,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return this.objects.stats()
   }
 
+  /** A call of one of mesh's own protocol routes on `peer` (task events, admin calls: src/events); cancel abandons it. */
+  protocolCall (peer: string, route: string, args: unknown[], options: { timeout?: number, onProgress?: (data: unknown) => void } = {}): { done: Promise<unknown>, cancel: () => void } {
+    let abandon = (): void => {}
+    const done = this.rpc.call(this.peerIdOf(peer), route, args, { ...options, cancelHook: (a) => { abandon = a } })
+    return { done, cancel: () => { abandon() } }
+  }
+
   /** Serve call names that `match` with `handle` instead of the task table (see RouteHandler). */
   addRoute (match: (name: string) => boolean, handle: RouteHandler): void {
     this.routes.push({ match, handle })
@@ -536,6 +569,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const pooled = task.mode === 'pool' && this.pool !== undefined
     this.work.admit(pooled)
     this.emit('task:start', task.name, from)
+    const tracked = this.activity.begin(task.name, call, from)
+    call = tracked.call
     try {
       let result: unknown
       if (!pooled) {
@@ -556,9 +591,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         }
       }
       this.emit('task:done', task.name, from)
+      tracked.end()
       return result
     } catch (err: any) {
       this.emit('task:done', task.name, from, err)
+      tracked.end(err)
       throw err
     } finally {
       this.work.release(pooled)

@@ -21,6 +21,8 @@ export interface RpcServiceInit {
   admit?: (peer: PeerId, call: IncomingCall) => void
   /** Limits on the arguments peers send, checked on the raw frame. */
   argLimits?: ArgumentLimits
+  /** A peer let a lease lapse (metrics count it). */
+  onLeaseLapsed?: (peer: PeerId) => void
 }
 
 /**
@@ -108,6 +110,7 @@ export class RpcService {
    */
   private leaseLapsed (peer: PeerId): void {
     log('lease of %p lapsed: closing its connections', peer)
+    this.init.onLeaseLapsed?.(peer)
     for (const connection of this.libp2p.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
   }
 

@@ -1,0 +1,19 @@
+import type { MeshNode } from '../node/mesh-node.js'
+import { MeshView, type JobHistory } from './view.js'
+
+/** A live view of the whole mesh from `node` (started; stop() it when done). */
+export function watchMesh (node: MeshNode, history?: JobHistory): MeshView {
+  const view = new MeshView({
+    peerId: node.peerId,
+    activity: node.activity,
+    self: () => node.records().find(r => r.peerId === node.peerId) ?? node.registry.self,
+    peers: () => node.registry.peers(),
+    onRegistryChange: (listener) => {
+      node.registry.on('change', listener)
+      return () => { node.registry.off('change', listener) }
+    },
+    stream: (peer, route, onProgress) => node.protocolCall(peer, route, [], { onProgress })
+  }, history)
+  view.start()
+  return view
+}
