@@ -223,6 +223,12 @@ export const REF_EXTENSION_TYPE = 0x4d
 export const RECENT_JOBS = 200
 /** Arguments of a job as events and the dashboard show them: enough to recognise a call, never a matrix. */
 export const EVENT_ARGS_CHARS = 80
+/**
+ * The alphabet of task and object names, as the task loader and expose()
+ * accept them. The registry refuses a record from the wire naming anything
+ * else: a hostile peer can sign any offer it likes.
+ */
+export const NAME_PATTERN = /^[A-Za-z_][\w-]*$/
 /** Subscribers to one node's task events at once (`mesh top`, `mesh events`, dashboards): each costs a frame per event. */
 export const MAX_EVENT_SUBSCRIBERS = 32
 /**
