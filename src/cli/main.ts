@@ -46,6 +46,11 @@ export function buildProgram (): Command {
     .option('--task-time-limit <ms>', 'stop (terminate the worker of) any task running longer than this', positiveInt('--task-time-limit'))
     .option('--max-queue <n>', 'calls waiting for a worker before callers are told BUSY (default: 64 per worker)', nonNegativeInt('--max-queue'))
     .option('--drain-timeout <ms>', 'on SIGTERM, how long to finish held calls before handing them back', positiveInt('--drain-timeout'))
+    .option('--dashboard <[host:]port>', 'serve the mesh dashboard, its JSON API and /metrics here (host default 127.0.0.1; see docs/dashboard.md)')
+    .option('--dashboard-token <token>', 'bearer token enabling the dashboard\'s actions, cancel and drain (default: $MESH_DASHBOARD_TOKEN; without it: read-only)')
+    .option('--dashboard-history <file>', 'where the dashboard keeps recent jobs across restarts (default: under $XDG_STATE_HOME/mesh)')
+    .option('--metrics', 'keep Prometheus metrics (on with --dashboard, which serves them at /metrics)')
+    .option('--admin <peer-id...>', 'peers (dashboard nodes) that may cancel jobs here and drain this node')
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)

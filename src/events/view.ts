@@ -125,6 +125,8 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
     state.up = false
     state.cancel?.()
     state.cancel = undefined
+    // A client (mesh call, mesh top) that offered nothing is forgotten when it leaves; a server stays, shown down.
+    if (state.seenTasks.size === 0 && (state.record?.objects.length ?? 0) === 0) this.nodes.delete(peer)
     this.emit('change')
   }
 
