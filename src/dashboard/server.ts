@@ -94,8 +94,12 @@ export class Dashboard {
     this.view?.off('change', this.onChange)
     this.view?.stop()
     for (const res of this.streams) res.end()
-    await new Promise<void>((resolve) => { this.server?.close(() => { resolve() }) ?? resolve() })
-    this.server?.closeAllConnections()
+    const server = this.server
+    if (server !== undefined) {
+      const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      server.closeAllConnections()
+      await closed
+    }
     await this.history?.flush()
   }
 
