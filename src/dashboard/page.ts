@@ -129,7 +129,7 @@ export const APP_JS = `'use strict';
         el('td', n.name), el('td', short(n.peerId), 'mono'), el('td', st, 'state-' + st),
         el('td', n.tasks.join(', ')), el('td', n.objects.join(', ')),
         el('td', n.busy + '/' + n.workers, 'num'), el('td', n.queued, 'num'), el('td', n.served, 'num'), el('td', n.failed, 'num'), el('td', n.steals, 'num'),
-        state.actions && n.up ? button('drain', function () { action('/api/nodes/' + encodeURIComponent(n.peerId) + '/drain', 'drain ' + names[n.peerId]); }) : el('td')
+        state.actions && n.up && n.tasks.length > 0 ? button('drain', function () { action('/api/nodes/' + encodeURIComponent(n.peerId) + '/drain', 'drain ' + names[n.peerId]); }) : el('td')
       ], { 'data-peer': n.peerId });
     }));
     fill('tasks', state.tasks.map(function (t) {
