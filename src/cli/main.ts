@@ -81,6 +81,21 @@ export function buildProgram (): Command {
       await peersCommand(opts)
     })
 
+  clientOptions(program.command('top')
+    .description('the whole mesh, live, full screen: nodes, tasks, jobs (q quits; not a terminal: one snapshot)'))
+    .action(async (opts) => {
+      const { topCommand } = await import('./commands/top.js')
+      await topCommand(opts)
+    })
+
+  clientOptions(program.command('events')
+    .description('print every task event of the mesh as it happens: sent, started, progress, succeeded, failed, retried, cancelled')
+    .addOption(new Option('--count <n>', 'exit after n events').argParser(positiveInt('--count'))))
+    .action(async (opts) => {
+      const { eventsCommand } = await import('./commands/events.js')
+      await eventsCommand(opts)
+    })
+
   program.command('keygen')
     .description('write a new pre-shared mesh key to <file> (use it with --psk or MESH_PSK_FILE)')
     .argument('<file>', 'where to write the key; an existing file is not overwritten')

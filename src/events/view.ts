@@ -46,7 +46,7 @@ export interface TaskView {
 
 export interface JobFilter { state?: string, task?: string, node?: string }
 
-interface NodeState { record?: NodeRecord, up: boolean, served: number, failed: number, steals: number, seenTasks: Set<string>, cancel?: () => void }
+interface NodeState { record?: NodeRecord, up: boolean, synced?: boolean, served: number, failed: number, steals: number, seenTasks: Set<string>, cancel?: () => void }
 interface TaskStats { calls: number, failures: number, durations: number[], next: number, times: number[] }
 
 /** Where a view keeps finished jobs across restarts (src/dashboard/history.ts). */
@@ -138,6 +138,7 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
       if (first && frame.snapshot !== undefined) {
         first = false
         const snapshot = checkSnapshot(frame.snapshot, peer)
+        state.synced = true
         if (snapshot !== undefined) this.applySnapshot(peer, snapshot)
         return
       }
@@ -146,7 +147,10 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
     })
     state.cancel = cancel
     // Ended (the peer left, refused, or is an older node without events): the registry says when it is back.
-    done.catch(() => {}).finally(() => { if (state.cancel === cancel) state.cancel = undefined })
+    done.catch(() => {}).finally(() => {
+      if (state.cancel === cancel) state.cancel = undefined
+      if (!state.synced) { state.synced = true; this.emit('change') }
+    })
   }
 
   private applySnapshot (peer: string, snapshot: NonNullable<ReturnType<typeof checkSnapshot>>): void {
@@ -292,6 +296,23 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
       out.push(job)
     }
     return out.reverse()
+  }
+
+  /** True once every node that is up has sent its snapshot (or refused): a one-shot view is complete. */
+  get synced (): boolean {
+    for (const [peer, state] of this.nodes) if (peer !== this.host.peerId && state.up && state.synced !== true) return false
+    return true
+  }
+
+  /** Resolves once synced, or after `timeout` ms. */
+  async whenSynced (timeout: number): Promise<void> {
+    if (this.synced) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => { clearTimeout(timer); this.off('change', check); resolve() }
+      const check = (): void => { if (this.synced) done() }
+      const timer = setTimeout(done, timeout)
+      this.on('change', check)
+    })
   }
 
   /** The node running job `id` now, if any. */
