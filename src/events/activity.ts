@@ -79,30 +79,7 @@ export class Activity {
     this.running.set(id, run)
     this.observer?.started(task)
     if (this.listeners.size > 0) this.emit('started', run)
-    const tracked: IncomingCall = {
-      task: call.task,
-      args: call.args,
-      meta: call.meta,
-      // Made only when read (pool tasks): an AbortSignal per inline call is measurable.
-      get signal () {
-        if (run.controller === undefined) {
-          const controller = new AbortController()
-          run.controller = controller
-          if (run.cancelled !== undefined) controller.abort(run.cancelled)
-          else if (call.signal.aborted) controller.abort(call.signal.reason)
-          else {
-            const onAbort = (): void => { controller.abort(call.signal.reason) }
-            call.signal.addEventListener('abort', onAbort, { once: true })
-            run.unlink = () => { call.signal.removeEventListener('abort', onAbort) }
-          }
-        }
-        return run.controller.signal
-      },
-      progress: (data) => {
-        this.progress(run, data)
-        call.progress(data)
-      }
-    }
+    const tracked = new TrackedCall(this, run, call)
     return { call: tracked, end: (err) => { this.end(run, err) } }
   }
 
@@ -137,7 +114,8 @@ export class Activity {
     return { node: this.peerId, running: [...this.running.values()].map(r => this.record(r, 'running')), recent, totals: { ...this.totals } }
   }
 
-  private progress (run: Running, data: unknown): void {
+  /** @internal (TrackedCall) */
+  progress (run: Running, data: unknown): void {
     if (!isJobProgress(data)) return
     run.chunks = data.peers.map(p => ({ peer: String(p.peer), name: String(p.name), chunks: Number(p.chunks), steals: Number(p.steals) }))
     run.done = data.done
@@ -187,6 +165,46 @@ export class Activity {
     for (const listener of this.listeners) {
       try { listener(event) } catch { /* a listener's failure is its own */ }
     }
+  }
+}
+
+/**
+ * The call as the task runs it: the same arguments; progress is noted on the
+ * way (split jobs' chunks and steals); the signal, made only when read (pool
+ * tasks: an AbortSignal per inline call is measurable), also aborts on
+ * Activity.cancel(). A class, not an object literal with a getter, so every
+ * call has the same shape.
+ */
+class TrackedCall implements IncomingCall {
+  readonly task: string
+  readonly args: unknown[]
+  readonly meta: IncomingCall['meta']
+
+  constructor (private readonly activity: Activity, private readonly run: Running, private readonly call: IncomingCall) {
+    this.task = call.task
+    this.args = call.args
+    this.meta = call.meta
+  }
+
+  get signal (): AbortSignal {
+    const { run, call } = this
+    if (run.controller === undefined) {
+      const controller = new AbortController()
+      run.controller = controller
+      if (run.cancelled !== undefined) controller.abort(run.cancelled)
+      else if (call.signal.aborted) controller.abort(call.signal.reason)
+      else {
+        const onAbort = (): void => { controller.abort(call.signal.reason) }
+        call.signal.addEventListener('abort', onAbort, { once: true })
+        run.unlink = () => { call.signal.removeEventListener('abort', onAbort) }
+      }
+    }
+    return run.controller.signal
+  }
+
+  progress (data: unknown): void {
+    this.activity.progress(this.run, data)
+    this.call.progress(data)
   }
 }
 
