@@ -13,6 +13,7 @@ import { IN_FLIGHT } from './warm.js'
  * that the machine's noise falls on every configuration alike; each figure
  * is the median over the rounds. "on": both nodes with `metrics: true`
  * (mesh's counters and histogram, libp2p's Prometheus metrics). "watched":
+ * "mesh's only": `metrics: { libp2p: false }`. "watched": metrics on and
  * also a dashboard's view on the caller subscribed to the provider's events
  * (two event frames per call). Target: on ≤ 5 % over off. The CPU time per
  * call is the figure least moved by other processes on a shared machine.
@@ -23,7 +24,7 @@ const THROUGHPUT_MS = 1000
 
 interface Pair { label: string, provider: MeshNode, caller: MeshNode, view?: MeshView, p50: number[], p99: number[], rate: number[], cpu: number[] }
 
-async function pair (label: string, metrics: boolean, watched: boolean): Promise<Pair> {
+async function pair (label: string, metrics: boolean | { libp2p: false }, watched: boolean): Promise<Pair> {
   const provider = await createMeshNode({ serve: 'add', workers: 1, mdns: false, metrics })
   const caller = await createMeshNode({ mdns: false, bootstrap: provider.addresses, metrics })
   await caller.waitForProvider('add')
@@ -33,7 +34,7 @@ async function pair (label: string, metrics: boolean, watched: boolean): Promise
 }
 
 export async function metricsCost (progress: (msg: string) => void = () => {}): Promise<Row[]> {
-  const pairs = [await pair('off', false, false), await pair('on', true, false), await pair('on, a dashboard watching', true, true)]
+  const pairs = [await pair('off', false, false), await pair('on', true, false), await pair('on, mesh\'s only (libp2p: false)', { libp2p: false }, false), await pair('on, a dashboard watching', true, true)]
   try {
     for (let round = 0; round < ROUNDS; round++) {
       progress(`metrics on/off, round ${round + 1} of ${ROUNDS}`)

@@ -85,8 +85,8 @@ export interface MeshNodeOptions {
   psk?: Uint8Array | string
   /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
   allow?: string[]
-  /** Prometheus metrics (src/metrics): mesh's own and libp2p's, in `node.metrics`. Default off. */
-  metrics?: boolean
+  /** Prometheus metrics (src/metrics): mesh's own and (unless `{ libp2p: false }`) libp2p's, in `node.metrics`. Default off. */
+  metrics?: boolean | { libp2p?: boolean }
   /** Peer ids that may cancel jobs running here and drain this node remotely (a dashboard's node). Default: none. */
   admins?: string[]
 }
@@ -224,11 +224,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const tasks = await loadTasks(options.serve)
     const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
     // prom-client is loaded only by nodes with metrics: CLI clients never are.
-    const metrics = options.metrics === true ? await import('../metrics/index.js') : undefined
+    const metrics = options.metrics !== undefined && options.metrics !== false ? await import('../metrics/index.js') : undefined
     const promRegistry = metrics !== undefined ? new (await import('prom-client')).Registry() : undefined
     let libp2p: Libp2p
     try {
-      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, metrics: promRegistry !== undefined ? await metrics!.libp2pMetrics(promRegistry) : undefined })
+      libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, metrics: promRegistry !== undefined && (options.metrics as { libp2p?: boolean }).libp2p !== false ? await metrics!.libp2pMetrics(promRegistry) : undefined })
     } catch (err: any) {
       throw new ConfigError(`cannot create the node: ${err.message}`)
     }
