@@ -85,6 +85,24 @@ describe('seeing the mesh: task events across nodes, the mesh view and Prometheu
 
   it('admin calls from a peer not in --admin are refused (FORBIDDEN) and change nothing', async function () {
     await rejectsWithCode(a.protocolCall(b.peerId, EVENT_ROUTES.drain, [], { timeout: 5000 }).done, 'FORBIDDEN')
+    await rejectsWithCode(a.protocolCall(b.peerId, EVENT_ROUTES.cancel, [{ id: 'x' }], { timeout: 5000 }).done, 'FORBIDDEN')
     assert.equal(b.draining, false)
+  })
+
+  it('a node with the watcher in its admins takes its cancel and drain', async function () {
+    const c = await createMeshNode({ name: 'gamma', serve: 'matmul', workers: 1, mdns: false, bootstrap: a.addresses, admins: [a.peerId] })
+    try {
+      await a.waitForProvider('matmul')
+      const job = a.submit('matmul', [3000, 1])
+      await until('the matmul to run on gamma', () => view.jobViews({ task: 'matmul', state: 'running', node: 'gamma' }).length === 1)
+      const running = view.jobViews({ task: 'matmul', state: 'running' })[0]
+      assert.equal(await a.protocolCall(c.peerId, EVENT_ROUTES.cancel, [{ id: running.id }], { timeout: 5000 }).done, true)
+      await rejectsWithCode(job.result(), 'CANCELLED')
+      assert.equal(await a.protocolCall(c.peerId, EVENT_ROUTES.drain, [], { timeout: 5000 }).done, true)
+      await until('gamma to withdraw its tasks', () => a.providers('matmul').length === 0)
+      assert.equal(c.draining, true)
+    } finally {
+      await c.stop()
+    }
   })
 })
