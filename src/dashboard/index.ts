@@ -1,6 +1,5 @@
 import { ConfigError } from '../errors.js'
-import type { MeshNode } from '../node/mesh-node.js'
-import { Dashboard } from './server.js'
+import { Dashboard, type DashboardNode } from './server.js'
 import { DEFAULT_DASHBOARD_HOST } from '../constants.js'
 
 export { Dashboard, type DashboardOptions } from './server.js'
@@ -18,7 +17,7 @@ export function parseDashboardAddress (value: string): { host: string, port: num
 }
 
 /** The dashboard of `mesh node --dashboard`: started on the node, stopped with it. */
-export async function startDashboard (node: MeshNode, options: { address: string, token?: string, history?: string, warn: (message: string) => void }): Promise<{ url: string, dashboard: Dashboard }> {
+export async function startDashboard (node: DashboardNode, options: { address: string, token?: string, history?: string, warn: (message: string) => void }): Promise<{ url: string, dashboard: Dashboard }> {
   const { host, port } = parseDashboardAddress(options.address)
   const dashboard = new Dashboard(node, { host, port, token: options.token ?? process.env[DASHBOARD_TOKEN_ENV], historyFile: options.history, warn: options.warn })
   return { url: await dashboard.start(), dashboard }

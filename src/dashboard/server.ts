@@ -8,7 +8,11 @@ import { EVENT_ROUTES } from '../events/protocol.js'
 import { JOB_STATES } from '../events/types.js'
 import type { JobFilter, MeshView } from '../events/view.js'
 import { watchMesh } from '../events/watch.js'
-import type { MeshNode } from '../node/mesh-node.js'
+import type { WatchedNode } from '../events/watch.js'
+import type { MeshService } from '../node/mesh-service.js'
+
+/** What the dashboard needs of its node: a MeshNode, or an app's mesh service. */
+export type DashboardNode = WatchedNode & Pick<MeshService, 'drain' | 'metrics'>
 import { FileHistory } from './history.js'
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.js'
 
@@ -62,7 +66,7 @@ export class Dashboard {
     { method: 'POST', path: /^\/api\/nodes\/([^/]+)\/drain$/, admin: true, handle: async (_req, res, _url, m) => { await this.drain(res, decodeURIComponent(m[1])) } }
   ]
 
-  constructor (private readonly node: MeshNode, private readonly options: DashboardOptions) {
+  constructor (private readonly node: DashboardNode, private readonly options: DashboardOptions) {
     if (options.token !== undefined) {
       if (options.token.length < 8) throw new ConfigError('the dashboard token must be at least 8 characters')
       this.token = digest(options.token)

@@ -6,20 +6,19 @@ import type { Activity } from './activity.js'
 /**
  * Task events travel the mesh as internal RPC calls on the channel every
  * pair of nodes already has: a subscriber makes one long-lived
- * `@mesh/events` call to each node it watches; the node answers with a
+ * `@mesh/events/subscribe` call to each node it watches; the node answers with a
  * snapshot (jobs running, recent, totals) and then one progress frame per
  * event, until the subscriber cancels the call or the connection drops.
  * Nothing is flooded: a node sends events only to those who asked, at most
  * MAX_EVENT_SUBSCRIBERS of them. The admin calls (cancel a job, drain the
  * node) are refused (FORBIDDEN) unless the caller is in the node's `admins`.
  */
+export const EVENT_NAMESPACE = '@mesh/events'
 export const EVENT_ROUTES = {
-  subscribe: '@mesh/events',
+  subscribe: '@mesh/events/subscribe',
   cancel: '@mesh/events/cancel',
   drain: '@mesh/events/drain'
 } as const
-
-const ROUTE_NAMES = new Set<string>(Object.values(EVENT_ROUTES))
 
 /** Frames of an `@mesh/events` call, as progress data. */
 export type EventFrame = { snapshot: ReturnType<Activity['snapshot']> } | { event: unknown }
@@ -36,10 +35,6 @@ export class EventService {
   private readonly closers = new Set<() => void>()
 
   constructor (private readonly host: EventServiceHost) {}
-
-  static matches (name: string): boolean {
-    return ROUTE_NAMES.has(name)
-  }
 
   handle (call: IncomingCall, from: string): unknown {
     switch (call.task) {

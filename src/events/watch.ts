@@ -1,8 +1,11 @@
-import type { MeshNode } from '../node/mesh-node.js'
+import type { MeshService } from '../node/mesh-service.js'
 import { MeshView, type JobHistory } from './view.js'
 
+/** What a view needs of a node: a MeshNode, or the mesh service of an app's own libp2p node. */
+export type WatchedNode = Pick<MeshService, 'peerId' | 'activity' | 'records' | 'registry' | 'protocolCall'>
+
 /** A live view of the whole mesh from `node` (started; stop() it when done). */
-export function watchMesh (node: MeshNode, history?: JobHistory): MeshView {
+export function watchMesh (node: WatchedNode, history?: JobHistory): MeshView {
   const view = new MeshView({
     peerId: node.peerId,
     activity: node.activity,

@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions as Libp2pInit } from 'libp2p'
 import { MDNS_INTERVAL_MS } from '../constants.js'
 import { joinChunks } from './coalesce.js'
+import type { MeshComponents, MeshService } from './mesh-service.js'
 
 export interface TransportOptions {
   privateKey: PrivateKey
@@ -23,12 +24,19 @@ export interface TransportOptions {
   metrics?: Libp2pInit['metrics']
 }
 
+/** The default node createMeshNode builds: its `mesh` service is the mesh. */
+export type MeshLibp2p = Libp2p<{ mesh: MeshService }>
+
 /**
- * The libp2p node under mesh: TCP, Noise encryption, Yamux multiplexing,
- * mDNS discovery, identify and ping. Created unstarted, so the mesh
- * protocols are registered before any peer can connect.
+ * The libp2p node under createMeshNode: TCP, Noise encryption, Yamux
+ * multiplexing, mDNS discovery, identify and ping, plus the `mesh` service
+ * (a factory from meshService()) when given; without it, a bare node of the
+ * same stack. Created unstarted, so the mesh protocols are registered before
+ * any peer can connect.
  */
-export async function createTransport (options: TransportOptions): Promise<Libp2p> {
+export async function createTransport (options: TransportOptions, mesh: (components: MeshComponents) => MeshService): Promise<MeshLibp2p>
+export async function createTransport (options: TransportOptions): Promise<Libp2p>
+export async function createTransport (options: TransportOptions, mesh?: (components: MeshComponents) => MeshService): Promise<Libp2p> {
   return createLibp2p({
     start: false,
     privateKey: options.privateKey,
@@ -47,7 +55,8 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     },
     services: {
       identify: identify(),
-      ping: ping()
+      ping: ping(),
+      ...(mesh !== undefined ? { mesh } : {})
     }
   })
 }
