@@ -186,19 +186,33 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   }
 
   async start (): Promise<void> {
-    if (this.init.metrics !== undefined && this.init.metrics !== false && this.metrics === undefined) {
-      // prom-client is loaded only by nodes with metrics: CLI clients never are.
-      const { MeshMetrics } = await import('../metrics/metrics.js')
-      const registry = typeof this.init.metrics === 'object' ? this.init.metrics.registry : undefined
-      this.metrics = new MeshMetrics({ load: () => this.execution.load(), peers: () => this.registry.peers().length }, registry)
-      this.activity.observer = this.metrics
-    }
+    await this.startMetrics()
     await this.execution.start()
     this.objects.start()
     await this.rpc.start()
     await this.lan.start()
     this.running = true
     this.halted = false
+  }
+
+  /**
+   * Metrics when asked for, or when the libp2p node has Prometheus metrics
+   * of its own (components.metrics): then mesh's go into the same prom-client
+   * registry, so one scrape has both. prom-client is loaded only by nodes with
+   * metrics: CLI clients never are.
+   */
+  private async startMetrics (): Promise<void> {
+    const want = this.init.metrics
+    if (want === false || this.metrics !== undefined) return
+    const libp2pMetrics = this.components.metrics as (Record<string | symbol, unknown> | undefined)
+    const prometheus = libp2pMetrics?.[Symbol.toStringTag] === '@libp2p/metrics-prometheus'
+    if (want === undefined && !prometheus) return
+    const { MeshMetrics } = await import('../metrics/metrics.js')
+    let registry = typeof want === 'object' ? want.registry : undefined
+    // @libp2p/prometheus-metrics keeps its registry in `registry`; unset, it uses prom-client's global one.
+    if (registry === undefined && prometheus) registry = (libp2pMetrics?.registry as PromRegistry | undefined) ?? (await import('prom-client')).register
+    this.metrics = new MeshMetrics({ load: () => this.execution.load(), peers: () => this.registry.peers().length }, registry)
+    this.activity.observer = this.metrics
   }
 
   /** The node listens now: publish a record with its addresses. */

@@ -160,6 +160,7 @@ describe('the dashboard in headless Chromium (Debian chromium driven by playwrig
     assert.equal(metrics.get('mesh_call_duration_seconds_count{task="echo"}'), echoes(before) + 3)
     assert.equal(metrics.get('mesh_calls_total{outcome="cancelled",task="spin"}'), 1)
     assert.equal(metrics.get('mesh_calls_total{outcome="failed",task="fail"}'), 1)
+    assert.ok([...metrics.keys()].some(k => k.startsWith('libp2p_data_transfer_bytes_total')), 'libp2p\'s own metrics too')
   })
 
   it('keeps recent jobs across a restart of the dashboard\'s node', async function () {

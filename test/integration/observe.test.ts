@@ -56,7 +56,7 @@ describe('seeing the mesh: task events across nodes, the mesh view and Prometheu
     assert.ok(events.some(e => e.type === 'sent' && e.task === 'factorial' && e.node === a.peerId && e.peer === b.peerId))
   })
 
-  it('/metrics: mesh counters move with the calls, in Prometheus text with libp2p\'s own', async function () {
+  it('/metrics: mesh counters move with the calls, in Prometheus text', async function () {
     const before = parsePrometheus(await a.metrics!.text())
     const count = (m: typeof before): number => m.get('mesh_calls_total{outcome="succeeded",task="add"}') ?? 0
     const n0 = count(before)
@@ -67,7 +67,7 @@ describe('seeing the mesh: task events across nodes, the mesh view and Prometheu
     assert.equal(after.get('mesh_calls_in_flight{task="add"}'), 0)
     assert.equal(after.get('mesh_peers'), 1)
     for (const name of ['mesh_queue_depth', 'mesh_workers_busy', 'mesh_steals_total', 'mesh_leases_expired_total']) assert.ok(after.has(name), name)
-    assert.ok([...after.keys()].some(k => k.startsWith('libp2p_')), 'libp2p metrics present')
+    // libp2p's own metrics are one set per process (src/metrics/libp2p.ts): checked where a node has its process (e2e/dashboard).
   })
 
   it('a failed call is an event and a failed outcome; a cancelled one too', async function () {
