@@ -224,6 +224,14 @@ export const MAX_REF_DEPTH = 32
 export const REF_EXTENSION_TYPE = 0x4d
 
 /**
+ * Data plane (src/node/coalesce.ts): a send to the socket below this size is
+ * joined into one buffer (copying a few KiB costs less than a writev of its
+ * small chunks, each converted to a Buffer); a bigger one corks the socket
+ * for the tick instead, so bulk bytes are never copied on their way out.
+ */
+export const JOIN_SEND_BELOW_BYTES = 16 * 1024
+
+/**
  * Seeing the mesh (issue 12: src/events, src/metrics, src/dashboard).
  * Finished calls each node keeps in memory for a new subscriber: enough
  * for a screenful of history without holding arguments (they are kept

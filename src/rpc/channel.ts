@@ -87,8 +87,11 @@ export class RpcChannel {
     stream.addEventListener('drain', () => { this.flush() })
     if (init.lease !== false) {
       this.lease = new LeaseKeeper(init.lease ?? {}, {
-        serving: () => this.serving.size,
-        waiting: () => this.pending.size,
+        // A request still arriving is being served: without a beat, a caller
+        // whose big request takes longer than a lease to cross gives us up.
+        serving: () => this.serving.size + (this.decoder.receiving ? 1 : 0),
+        // Nor is the peer silent while our own request is still leaving.
+        waiting: () => this.stream.writableNeedsDrain ? 0 : this.pending.size,
         heard: () => this.heard,
         beat: () => { this.send([Kind.Heartbeat, 0]) },
         lapse: (silentMs) => { this.leaseLapsed(silentMs) }
