@@ -2,6 +2,7 @@ import { MAX_EVENT_SUBSCRIBERS } from '../constants.js'
 import { BadArgumentError, BusyError, ForbiddenError, UnknownTaskError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
 import type { Activity } from './activity.js'
+import type { TaskEvent } from './types.js'
 
 /**
  * Task events travel the mesh as internal RPC calls on the channel every
@@ -20,8 +21,8 @@ export const EVENT_ROUTES = {
   drain: '@mesh/events/drain'
 } as const
 
-/** Frames of an `@mesh/events` call, as progress data. */
-export type EventFrame = { snapshot: ReturnType<Activity['snapshot']> } | { event: unknown }
+/** Frames of an `@mesh/events` call, as progress data: the snapshot first, then batches of events. */
+export type EventFrame = { snapshot: ReturnType<Activity['snapshot']> } | { events: TaskEvent[] }
 
 export interface EventServiceHost {
   activity: Activity
@@ -61,9 +62,31 @@ export class EventService {
     if (this.closers.size >= MAX_EVENT_SUBSCRIBERS) throw new BusyError(`this node already has ${MAX_EVENT_SUBSCRIBERS} event subscribers`)
     const { activity } = this.host
     call.progress({ snapshot: activity.snapshot() } satisfies EventFrame)
-    const unsubscribe = activity.subscribe((event) => { call.progress({ event } satisfies EventFrame) })
+    // Events leave in one frame per turn of the event loop, not one each; a call
+    // that starts and ends within the same turn is sent as its end alone (the
+    // end event carries its start time and duration): half the frames for fast calls.
+    let batch: TaskEvent[] = []
+    let started = new Map<string, number>()
+    let timer: NodeJS.Immediate | undefined
+    const flush = (): void => {
+      timer = undefined
+      const events = batch.filter(e => e !== undefined)
+      batch = []
+      started = new Map()
+      if (events.length > 0) call.progress({ events } satisfies EventFrame)
+    }
+    const unsubscribe = activity.subscribe((event) => {
+      if (event.type === 'started') started.set(event.id, batch.length)
+      else if (event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
+        const at = started.get(event.id)
+        if (at !== undefined) { delete batch[at]; started.delete(event.id) }
+      }
+      batch.push(event)
+      timer ??= setImmediate(flush)
+    })
     return new Promise<boolean>((resolve) => {
       const close = (): void => {
+        if (timer !== undefined) { clearImmediate(timer); flush() }
         unsubscribe()
         this.closers.delete(close)
         call.signal.removeEventListener('abort', close)

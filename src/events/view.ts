@@ -46,6 +46,9 @@ export interface TaskView {
 
 export interface JobFilter { state?: string, task?: string, node?: string }
 
+/** Events read from one frame: a node sends one frame per turn of its loop; more than this is not an honest batch. */
+const MAX_EVENTS_PER_FRAME = 10_000
+
 interface NodeState { record?: NodeRecord, up: boolean, synced?: boolean, served: number, failed: number, steals: number, seenTasks: Set<string>, cancel?: () => void }
 interface TaskStats { calls: number, failures: number, durations: number[], next: number, times: number[] }
 
@@ -134,7 +137,7 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
     let first = true
     const { done, cancel } = this.host.stream(peer, EVENT_ROUTES.subscribe, (data) => {
       if (data == null || typeof data !== 'object') return
-      const frame = data as { snapshot?: unknown, event?: unknown }
+      const frame = data as { snapshot?: unknown, events?: unknown }
       if (first && frame.snapshot !== undefined) {
         first = false
         const snapshot = checkSnapshot(frame.snapshot, peer)
@@ -142,8 +145,11 @@ export class MeshView extends EventEmitter<MeshViewEvents> {
         if (snapshot !== undefined) this.applySnapshot(peer, snapshot)
         return
       }
-      const event = checkEvent(frame.event, peer)
-      if (event !== undefined) this.apply(event)
+      if (!Array.isArray(frame.events)) return
+      for (const raw of frame.events.slice(0, MAX_EVENTS_PER_FRAME)) {
+        const event = checkEvent(raw, peer)
+        if (event !== undefined) this.apply(event)
+      }
     })
     state.cancel = cancel
     // Ended (the peer left, refused, or is an older node without events): the registry says when it is back.

@@ -27,7 +27,7 @@ describe('embedding with metrics: mesh hangs its metrics and events off an app\'
       assert.equal(await mesh.call('triple', 7), 21)
       const samples = parsePrometheus(await registry.metrics())
       assert.equal(samples.get('mesh_calls_total{outcome="succeeded",task="triple"}'), 2)
-      assert.ok([...samples.keys()].some(k => k.startsWith('libp2p_')), 'libp2p\'s own (this is the first libp2p with metrics in the test process)')
+      // libp2p's own metrics are one set per process (the first node's registry has them): checked in e2e/dashboard, a process of its own.
       assert.deepEqual(view.jobViews({ task: 'triple' }).map(j => j.args), ['7', '5'])
       view.stop()
     } finally {
