@@ -58,7 +58,7 @@ export const MDNS_INTERVAL_MS = 1_000
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
 
 /*
- * Work stealing (src/scheduler/steal.ts, docs/work-stealing.md).
+ * Work stealing (src/stealing/, docs/work-stealing.md).
  */
 
 /**
@@ -72,8 +72,14 @@ export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
  */
 export const FACTORIAL_SPLIT_THRESHOLD = Number.MAX_SAFE_INTEGER
 
-/** matmul is split from this many multiply-adds up (400³ ≈ 30–60 ms on one core): smaller calls run whole. */
-export const MATMUL_SPLIT_THRESHOLD = 64_000_000
+/**
+ * matmul is split from this many multiply-adds up (800³: ~70 ms on one core
+ * at 15 GFLOP/s): smaller calls run whole. At 400³ (~8 ms of compute) a
+ * split paid an offer, a steal round trip and the result's trip through the
+ * owner for a few ms of work: a small job on 2 nodes must not be slower
+ * than on 1.
+ */
+export const MATMUL_SPLIT_THRESHOLD = 512_000_000
 
 /**
  * Chunks per node serving the task (the owner and its peers): enough that
@@ -82,6 +88,15 @@ export const MATMUL_SPLIT_THRESHOLD = 64_000_000
  * stays small.
  */
 export const STEAL_CHUNKS_PER_NODE = 8
+
+/**
+ * decimal(x) splits from this many bits of x (~1.26 million digits; V8 takes
+ * ~0.5 s to print such a number): below it one node converts faster than a
+ * split pays its extra divisions and transfers.
+ */
+export const DECIMAL_SPLIT_BITS = 2 ** 22
+/** decimal(x) splits into at most this many digit blocks (each repeats a division of about x's size). */
+export const DECIMAL_MAX_BLOCKS = 8
 
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
@@ -97,6 +112,14 @@ export const STEAL_ROUND_TRIP_MS = 2
 
 /** An idle node with nothing to steal looks again this often while some peer advertises stealable work. */
 export const STEAL_RETRY_MS = 50
+
+/**
+ * An owner that splits a job tells the peers serving the task at once
+ * (`@mesh/offer`); a thief treats the owner as loaded for this long, or until
+ * a steal from it is refused, even before the owner's registry record (pushed
+ * with a 100 ms debounce) arrives.
+ */
+export const STEAL_OFFER_MS = 2_000
 
 /** A victim that refused a steal is left alone this long (unless its record changes). */
 export const STEAL_REFUSED_BACKOFF_MS = 200
@@ -222,6 +245,53 @@ export const MAX_REFS_PER_PEER = 10_000
 export const MAX_REF_DEPTH = 32
 /** MessagePack extension type carrying a handle or callback reference on the wire. */
 export const REF_EXTENSION_TYPE = 0x4d
+
+/*
+ * Workflows: chains, groups, chords, map (src/workflows/, docs/workflows.md).
+ */
+
+/**
+ * Longest chain accepted. Each hop keeps its call to the next hop open until
+ * the chain ends (so a dead hop is noticed at once, as PEER_GONE), which
+ * holds one call per step along the path: 256 is far past any real
+ * pipeline, and well inside the per-peer in-flight limit.
+ */
+export const DEFAULT_MAX_CHAIN_STEPS = 256
+
+/** Most signatures in one workflow (all its groups, chords and chains): a bound on what one submit can fan out. */
+export const DEFAULT_MAX_WORKFLOW_SIGNATURES = 100_000
+
+/**
+ * Before anything runs, a workflow waits this long for a provider of each
+ * task it names once peers are known: a task nobody serves then fails the
+ * whole workflow with UNKNOWN_TASK naming the step, instead of failing
+ * midway after earlier steps ran.
+ */
+export const WORKFLOW_UNKNOWN_AFTER_MS = 1_000
+
+/** Calls node.map keeps in flight by default: enough to hide a LAN round trip behind per-call work. */
+export const DEFAULT_MAP_CONCURRENCY = 64
+
+/** Priorities of calls, 0..9: higher runs first in a provider's queue (Celery's range); the default is in the middle. */
+export const MIN_PRIORITY = 0
+export const MAX_PRIORITY = 9
+export const DEFAULT_PRIORITY = 4
+
+/**
+ * A schedule's backup fires a tick its owner has not reported within this
+ * grace (or half the period, if shorter): long enough for the owner's
+ * "fired" note to arrive on a loaded LAN, short next to the usual periods.
+ */
+export const SCHEDULE_BACKUP_GRACE_MS = 5_000
+
+/** Tick ids a node remembers having fired or run (to drop repeats): days of a per-second schedule. */
+export const SCHEDULE_RAN_MEMORY = 100_000
+
+/** How long a firer waits for the other nodes to note a tick as fired before it runs it anyway. */
+export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
+
+/** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
+export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
 
 /**
  * Data plane (src/node/coalesce.ts): a send to the socket below this size is

@@ -67,6 +67,17 @@ export function buildProgram (): Command {
       await callCommand(task, args, opts)
     })
 
+  clientOptions(program.command('map')
+    .description('run a task over each argument across the mesh; results one per line, in order')
+    .argument('<task>', 'task name, e.g. factorial')
+    .argument('<items...>', 'one argument per call (a JSON array is a whole argument list: \'[1,2]\')')
+    .option('--concurrency <n>', 'calls in flight at once (default 64)', positiveInt('--concurrency'))
+    .option('--retries <n>', 're-dispatches of each call after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
+    .action(async (task: string, items: string[], opts) => {
+      const { mapCommand } = await import('./commands/map.js')
+      await mapCommand(task, items, opts)
+    })
+
   clientOptions(program.command('ls')
     .description('list every task and object in the mesh with its providers'))
     .action(async (opts) => {
@@ -94,6 +105,31 @@ export function buildProgram (): Command {
     .action(async (opts) => {
       const { eventsCommand } = await import('./commands/events.js')
       await eventsCommand(opts)
+    })
+
+  const schedule = program.command('schedule').description('periodic schedules, kept on every node of the mesh (docs/workflows.md)')
+  clientOptions(schedule.command('add')
+    .description('add or replace a schedule: mesh schedule add nightly --every 24h --at 04:00 factorial 1000')
+    .argument('<name>', 'the schedule\'s name')
+    .argument('<task>', 'the task to run at each tick')
+    .argument('[args...]', 'its arguments, as for mesh call')
+    .option('--every <interval>', 'run every interval: 500ms, 30s, 5m, 24h, 7d')
+    .option('--at <HH:MM>', 'with --every: ticks fall on this time of day (UTC)')
+    .option('--cron <expression>', 'run on a five-field cron expression (UTC), e.g. "0 4 * * *"')
+    .option('--pass-tick', 'pass {tick, at} as the task\'s last argument', false))
+    .action(async (name: string, task: string, args: string[], opts) => {
+      const { scheduleAddCommand } = await import('./commands/schedule.js')
+      await scheduleAddCommand(name, task, args, opts)
+    })
+  clientOptions(schedule.command('ls').description('list the schedules of the mesh'))
+    .action(async (opts) => {
+      const { scheduleLsCommand } = await import('./commands/schedule.js')
+      await scheduleLsCommand(opts)
+    })
+  clientOptions(schedule.command('rm').description('remove a schedule everywhere').argument('<name>', 'the schedule\'s name'))
+    .action(async (name: string, opts) => {
+      const { scheduleRmCommand } = await import('./commands/schedule.js')
+      await scheduleRmCommand(name, opts)
     })
 
   program.command('keygen')

@@ -6,11 +6,15 @@ import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
-import type { StealService } from '../scheduler/steal.js'
+import type { StealService } from '../stealing/index.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
 import { dialBootstrap, dialDiscovered } from './discovery.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport, type MeshLibp2p } from './libp2p.js'
+import type { MapOptions, RunOptions, WorkflowStats } from '../workflows/service.js'
+import type { Workflow } from '../workflows/signatures.js'
+import type { ScheduleRecord, ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { meshService, type MeshNodeEvents, type MeshService, type MeshServiceInit, type PeerInfo } from './mesh-service.js'
 import type { Activity } from '../events/activity.js'
 import type { MeshMetrics } from '../metrics/metrics.js'
@@ -98,6 +102,19 @@ export class MeshNode {
   async lookupByMetadata<T = Record<string, (...args: any[]) => any>> (tags: string | string[], options: LookupOptions = {}): Promise<Array<Remote<T>>> { return this.mesh.lookupByMetadata<T>(tags, options) }
   findObjects (tags?: string | string[]): ObjectEntry[] { return this.mesh.findObjects(tags) }
   objectStats (): ObjectStats { return this.mesh.objectStats() }
+
+  /** Run a workflow built with sig, chain, group and chord (docs/workflows.md). */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> { return this.mesh.run<T>(workflow, options) }
+  /** `task` over every item, `concurrency` calls in flight, results in order. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> { return this.mesh.map<T>(task, items, options) }
+  /** Where this node's workflow work and results went: hand-offs, steps run, chords held. */
+  workflowStats (): WorkflowStats { return this.mesh.workflowStats() }
+  /** Add (or replace) a periodic schedule on every node: `{ every: '24h', at: '04:00' }` or `{ cron: '0 4 * * *' }`. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> { return this.mesh.addSchedule(name, task, args, spec, options) }
+  async removeSchedule (name: string): Promise<boolean> { return this.mesh.removeSchedule(name) }
+  listSchedules (): ScheduleRecord[] { return this.mesh.listSchedules() }
+  async syncSchedules (): Promise<void> { await this.mesh.syncSchedules() }
+  scheduleStats (): ScheduleStats { return this.mesh.scheduleStats() }
 
   async stop (): Promise<void> {
     if (this.libp2p.status !== 'started') return

@@ -15,9 +15,10 @@ import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } f
 import { LanRegistry } from '../registry/lan.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
+import type { CallOptions } from '../rpc/channel.js'
 import type { LeaseOptions } from '../rpc/lease.js'
 import { RpcService } from '../rpc/service.js'
-import type { StealOptions, StealService } from '../scheduler/steal.js'
+import type { StealOptions, StealService } from '../stealing/index.js'
 import { parseAllowList } from '../security/allow.js'
 import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
@@ -25,6 +26,10 @@ import { Activity } from '../events/activity.js'
 import { EventService, EVENT_NAMESPACE } from '../events/protocol.js'
 import type { MeshMetrics } from '../metrics/metrics.js'
 import type { Registry as PromRegistry } from 'prom-client'
+import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
+import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
+import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 
 /** What `meshService(init)` and `createMeshNode(options)` take about the mesh itself (not the transport). */
 export interface MeshServiceInit {
@@ -55,6 +60,8 @@ export interface MeshServiceInit {
   metrics?: boolean | { libp2p?: boolean, registry?: PromRegistry }
   /** Peer ids (dashboard nodes) that may cancel jobs running here and drain this node. Default: none. */
   admins?: string[]
+  /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
+  workflows?: Partial<WorkflowLimits>
 }
 
 /** The libp2p components the mesh service uses (each part gets only its share). */
@@ -108,6 +115,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   private readonly execution: ExecutionService
   private readonly objects: ObjectService
   private readonly caller: Caller
+  /** Chains, groups, chords and map; periodic schedules (src/workflows). */
+  private readonly workflows: WorkflowService
+  private readonly schedules: ScheduleService
   private readonly log: Logger
   /** Calls this node runs and jobs it submits, as task events (src/events). */
   readonly activity: Activity
@@ -171,6 +181,31 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
     registry.on('change', this.onRecord)
+    const runHere = async (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }): Promise<unknown> =>
+      routes.route({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
+    const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIdFromString(peer), name, args, options)
+    this.workflows = new WorkflowService({
+      peerId,
+      providers: (task) => this.caller.providers(task),
+      // Chord holders: nodes that serve something, so a passing CLI client is never picked.
+      members: () => [peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
+      waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
+      idempotent: (task, provider) => this.caller.idempotent(task, provider),
+      call: callPeer,
+      runHere,
+      submit: (task, args, options) => this.submit(task, args, options)
+    }, init.workflows)
+    routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
+    this.schedules = new ScheduleService({
+      peerId,
+      members: () => [peerId, ...registry.peers().map(r => r.peerId)],
+      providers: (task) => this.caller.providers(task),
+      call: callPeer,
+      runHere
+    })
+    routes.handleInternal(SCHEDULE_NAMESPACE, this.schedules.handle)
+    // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
+    this.on('peer:join', (record) => { if (this.served.length > 0) void this.schedules.sync(record.peerId) })
   }
 
   private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {
@@ -228,6 +263,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.halted = true
     this.execution.halt()
     this.events.stop()
+    this.schedules.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.lan.stop()
@@ -361,6 +397,41 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     const done = this.rpc.call(peerIdFromString(peer), route, args, { ...options, cancelHook: (a) => { abandon = a } })
     return { done, cancel: () => { abandon() } }
   }
+
+  /**
+   * Run a workflow built with sig, chain, group and chord (docs/workflows.md):
+   * `await mesh.run(chain(sig('add', 4, 6), sig('factorial'), sig('digits')))`.
+   * Every task it names is checked first; a chain is handed from node to node.
+   */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.run<T>(workflow, options)
+  }
+
+  /** `task` over every item, `concurrency` calls in flight, results in order: `await mesh.map('factorial', [10n, 20n], { concurrency: 64 })`. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.map<T>(task, items, options)
+  }
+
+  workflowStats (): WorkflowStats { return this.workflows.stats() }
+
+  /** Add (or replace) a periodic schedule on every node of the mesh. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> {
+    return this.schedules.add(name, task, args, spec, options)
+  }
+
+  /** Remove a schedule everywhere; false if there was none. */
+  async removeSchedule (name: string): Promise<boolean> { return this.schedules.remove(name) }
+
+  /** The schedules this node holds (every node holds all of them). */
+  listSchedules (): ScheduleRecord[] { return this.schedules.list() }
+
+  /** Pull the schedules every known peer holds (a serving node also does this with each peer that connects). */
+  async syncSchedules (): Promise<void> { await this.schedules.syncAll() }
+
+  /** Ticks this node fired (as owner, backup or catch-up), ran, and dropped as already run. */
+  scheduleStats (): ScheduleStats { return this.schedules.stats() }
 }
 
 /**

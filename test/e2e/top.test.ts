@@ -43,7 +43,7 @@ describe('mesh top and mesh events, spawned as a user runs them', function () {
   it('not on a terminal, prints one snapshot and exits; control characters from the wire are shown as ?', async function () {
     const { code, stdout } = await runCli(['top', '--no-mdns', '--bootstrap', ...alpha.addresses])
     assert.equal(code, 0)
-    assert.match(stdout, /mesh top — 1 nodes up, 2 tasks/)
+    assert.match(stdout, /mesh top — 1 nodes up, \d+ tasks/)
     assert.ok(stdout.includes('alpha?[2J'), stdout)
     assert.equal(stdout.includes('\u001b'), false, 'no escape reached the output')
     assert.match(stdout, /add\s+1\s+\S+\s+\S+ \S+\s+\S+ \S+\s+3\s+0/) // providers, calls/s, p50, p99, calls, failures
