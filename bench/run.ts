@@ -7,6 +7,7 @@ import { FloorClient, startFloorServer } from './floor.js'
 import { FLOOR_SERVER, spawnMeshNode, spawnReady } from './procs.js'
 import { floorStartup, meshStartup } from './startup.js'
 import { markdownTable, row, textTable, type Row } from './table.js'
+import { metricsCost } from './metrics.js'
 import { IN_FLIGHT, measureWarm, type Caller, type WarmFigures } from './warm.js'
 
 /**
@@ -112,6 +113,8 @@ async function main (): Promise<void> {
   rows.push(...await bulkRows(progress, withMdns ? [] : ['--no-mdns']))
   rows.push(...await startup())
   rows.push(...await inProcess())
+  // The cost of metrics on the add round trip, on and off in turns (issue 12); MESH_BENCH_METRICS=0 skips it.
+  if (process.env.MESH_BENCH_METRICS !== '0') rows.push(...await metricsCost(progress))
   const loadAfter = loadavg()
   const load = `load average ${loadBefore.map(l => l.toFixed(2)).join(' ')} before, ${loadAfter.map(l => l.toFixed(2)).join(' ')} after; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; Node ${process.version}; ${((Date.now() - started) / 1000).toFixed(0)} s`
   process.stdout.write(`\n${textTable(rows)}\n\n${load}\n\nMarkdown:\n\n${markdownTable(rows)}\n\n_${load}_\n`)

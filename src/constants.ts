@@ -346,3 +346,37 @@ export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
  * for the tick instead, so bulk bytes are never copied on their way out.
  */
 export const JOIN_SEND_BELOW_BYTES = 16 * 1024
+
+/**
+ * Seeing the mesh (issue 12: src/events, src/metrics, src/dashboard).
+ * Finished calls each node keeps in memory for a new subscriber: enough
+ * for a screenful of history without holding arguments (they are kept
+ * shortened to EVENT_ARGS_CHARS characters).
+ */
+export const RECENT_JOBS = 200
+/** Arguments of a job as events and the dashboard show them: enough to recognise a call, never a matrix. */
+export const EVENT_ARGS_CHARS = 80
+/**
+ * The alphabet of task and object names, as the task loader and expose()
+ * accept them. The registry refuses a record from the wire naming anything
+ * else: a hostile peer can sign any offer it likes.
+ */
+export const NAME_PATTERN = /^[A-Za-z_][\w-]*$/
+/** Subscribers to one node's task events at once (`mesh top`, `mesh events`, dashboards): each costs a frame per event. */
+export const MAX_EVENT_SUBSCRIBERS = 32
+/**
+ * Finished jobs a dashboard keeps (in memory and in its history file). The
+ * file is rewritten to this many lines when it reaches twice as many, so it
+ * stays bounded without a rewrite per job.
+ */
+export const DASHBOARD_HISTORY_JOBS = 1000
+/** Dashboard server-sent events are batched this often, ms: a busy mesh sends a few updates a second, not one per call. */
+export const DASHBOARD_PUSH_MS = 250
+/** Default dashboard address: loopback only, so nothing is exposed unless asked. */
+export const DEFAULT_DASHBOARD_HOST = '127.0.0.1'
+/** Task rates (calls/s) are averaged over this window, ms. */
+export const TASK_RATE_WINDOW_MS = 60_000
+/** Run times kept per task for its p50/p99. */
+export const TASK_DURATION_SAMPLES = 512
+/** Buckets of mesh_call_duration_seconds: an inline add is ~0.1 ms, a large matmul or factorial tens of seconds. */
+export const CALL_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]

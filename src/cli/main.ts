@@ -50,6 +50,11 @@ export function buildProgram (): Command {
     .option('--result-ttl <ms>', 'keep results of detached jobs this long (default 24 h)', positiveInt('--result-ttl'))
     .option('--result-store-max <bytes>', 'most bytes of results kept; oldest out first (default 256 MiB)', positiveInt('--result-store-max'))
     .addOption(new Option('--journal-max-pages <n>', 'let the journal grow to n SQLite pages only: a full disk (testing)').argParser(positiveInt('--journal-max-pages')).hideHelp())
+    .option('--dashboard <[host:]port>', 'serve the mesh dashboard, its JSON API and /metrics here (host default 127.0.0.1; see docs/dashboard.md)')
+    .option('--dashboard-token <token>', 'bearer token enabling the dashboard\'s actions, cancel and drain (default: $MESH_DASHBOARD_TOKEN; without it: read-only)')
+    .option('--dashboard-history <file>', 'where the dashboard keeps recent jobs across restarts (default: under $XDG_STATE_HOME/mesh)')
+    .option('--metrics', 'keep Prometheus metrics (on with --dashboard, which serves them at /metrics)')
+    .option('--admin <peer-id...>', 'peers (dashboard nodes) that may cancel jobs here and drain this node')
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)
@@ -135,6 +140,21 @@ export function buildProgram (): Command {
     .action(async (opts) => {
       const { jobsCommand } = await import('./commands/jobs.js')
       await jobsCommand(opts)
+    })
+
+  clientOptions(program.command('top')
+    .description('the whole mesh, live, full screen: nodes, tasks, jobs (q quits; not a terminal: one snapshot)'))
+    .action(async (opts) => {
+      const { topCommand } = await import('./commands/top.js')
+      await topCommand(opts)
+    })
+
+  clientOptions(program.command('events')
+    .description('print every task event of the mesh as it happens: sent, started, progress, succeeded, failed, retried, cancelled')
+    .addOption(new Option('--count <n>', 'exit after n events').argParser(positiveInt('--count'))))
+    .action(async (opts) => {
+      const { eventsCommand } = await import('./commands/events.js')
+      await eventsCommand(opts)
     })
 
   const schedule = program.command('schedule').description('periodic schedules, kept on every node of the mesh (docs/workflows.md)')

@@ -13,6 +13,7 @@ import type { LoadedTask } from '../tasks/types.js'
 import { TaskGate } from '../workflows/gate.js'
 import type { MeshLimits } from './limits.js'
 import type { RoutingTable } from './routes.js'
+import type { Activity } from '../events/activity.js'
 
 /** Where the stealing protocol's calls are served: `@mesh/steal`, `@mesh/work`… */
 const STEAL_NAMESPACE = '@mesh'
@@ -26,6 +27,8 @@ export interface ExecutionComponents {
   call: (peer: string, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
   /** This node began or finished running a call. */
   onTask: (task: string, from: string, done: boolean, error?: Error) => void
+  /** Task events and metrics of the calls run here (src/events); none: untracked. */
+  activity?: Activity
 }
 
 export interface ExecutionInit {
@@ -148,17 +151,21 @@ export class ExecutionService {
     const pooled = task.mode === 'pool' && this.pool !== undefined
     this.work.admit(pooled)
     let gated = false
+    let tracked: ReturnType<Activity['begin']> | undefined
     try {
       // Priorities and rate limits: wait for this call's turn; task:start means it starts now.
       const turn = this.gate.enter(task.name, call.meta.priority, pooled, () => call.signal)
       if (turn !== undefined) { this.components.registry.publish(); await turn }
       gated = true
       this.components.onTask(task.name, from, false)
-      const result = pooled ? await this.runPooled(task, args, call) : await task.run(...args)
+      tracked = this.components.activity?.begin(task.name, call, from)
+      const result = pooled ? await this.runPooled(task, args, tracked?.call ?? call) : await task.run(...args)
       this.components.onTask(task.name, from, true)
+      tracked?.end()
       return result
     } catch (err: any) {
       if (gated) this.components.onTask(task.name, from, true, err)
+      tracked?.end(err)
       throw err
     } finally {
       if (gated) this.gate.leave(pooled)

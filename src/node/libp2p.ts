@@ -6,7 +6,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions as Libp2pInit } from 'libp2p'
 import { MDNS_INTERVAL_MS } from '../constants.js'
 import { joinChunks } from './coalesce.js'
 import type { MeshComponents, MeshService } from './mesh-service.js'
@@ -20,6 +20,8 @@ export interface TransportOptions {
   psk?: Uint8Array
   /** mDNS service name; a private mesh uses one derived from its key. */
   mdnsServiceTag?: string
+  /** libp2p's metrics implementation (src/metrics/libp2p.ts), when the node has metrics. */
+  metrics?: Libp2pInit['metrics']
 }
 
 /** The default node createMeshNode builds: its `mesh` service is the mesh. */
@@ -38,6 +40,7 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
   return createLibp2p({
     start: false,
     privateKey: options.privateKey,
+    metrics: options.metrics,
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [joinChunks(noise())],

@@ -17,6 +17,8 @@ import type { Workflow } from '../workflows/signatures.js'
 import type { ScheduleRecord, ScheduleStats } from '../workflows/schedules.js'
 import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { meshService, type MeshNodeEvents, type MeshService, type MeshServiceInit, type PeerInfo } from './mesh-service.js'
+import type { Activity } from '../events/activity.js'
+import type { MeshMetrics } from '../metrics/metrics.js'
 
 export { DEFAULT_LIMITS, type MeshLimits } from '../execution/limits.js'
 
@@ -64,6 +66,12 @@ export class MeshNode {
   get draining (): boolean { return this.mesh.draining }
   /** Calls this node holds for callers (admitted and not finished). */
   get holding (): number { return this.mesh.holding }
+  /** Task events of this node (src/events); `watchMesh(node)` sees the whole mesh's. */
+  get activity (): Activity { return this.mesh.activity }
+  /** Prometheus metrics, when created with `metrics` (docs/dashboard.md). */
+  get metrics (): MeshMetrics | undefined { return this.mesh.metrics }
+  /** A call of one of mesh's internal routes on `peer` (src/events). */
+  protocolCall (...args: Parameters<MeshService['protocolCall']>): ReturnType<MeshService['protocolCall']> { return this.mesh.protocolCall(...args) }
   /** The RPC service, for tests that speak the protocol by hand. */
   private get rpc (): unknown { return (this.mesh as unknown as { rpc: unknown }).rpc }
 
@@ -125,13 +133,18 @@ export class MeshNode {
 
 /** Build and start a node on the default libp2p stack (TCP, Noise, Yamux, mDNS, identify, ping). */
 export async function createMeshNode (options: MeshNodeOptions = {}): Promise<MeshNode> {
+  // Metrics: libp2p's own go into the registry of mesh's (src/metrics/libp2p.ts), unless { libp2p: false }.
+  const m = options.metrics
+  const withLibp2p = m === true || (typeof m === 'object' && m.libp2p !== false)
+  const promRegistry = withLibp2p ? (typeof m === 'object' ? m.registry : undefined) ?? new (await import('prom-client')).Registry() : undefined
   // A node with a new identity per run keeps no job journal on disk by default (docs/results.md).
-  const mesh = meshService({ persistentIdentity: options.privateKey !== undefined || options.keyFile !== undefined, ...options })
+  const persistentIdentity = options.privateKey !== undefined || options.keyFile !== undefined
+  const mesh = meshService({ persistentIdentity, ...options, ...(promRegistry !== undefined ? { metrics: { registry: promRegistry } } : {}) })
   const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
   const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
   let libp2p: MeshLibp2p
   try {
-    libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined }, mesh)
+    libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, metrics: promRegistry !== undefined ? await (await import('../metrics/libp2p.js')).libp2pMetrics(promRegistry) : undefined }, mesh)
   } catch (err: any) {
     if (err instanceof MeshError) throw err
     throw new ConfigError(`cannot create the node: ${err.message}`)

@@ -24,6 +24,10 @@ import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
 import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
 import type { StoredState } from '../store/journal.js'
+import { Activity } from '../events/activity.js'
+import { EventService, EVENT_NAMESPACE } from '../events/protocol.js'
+import type { MeshMetrics } from '../metrics/metrics.js'
+import type { Registry as PromRegistry } from 'prom-client'
 import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
 import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
@@ -52,6 +56,14 @@ export interface MeshServiceInit extends ResultOptions {
   allow?: string[]
   /** False when the node's identity is new at each start: then its job journal defaults to `:memory:` (docs/results.md). Default true. */
   persistentIdentity?: boolean
+  /**
+   * Prometheus metrics (src/metrics, docs/dashboard.md) in `metrics`: mesh's own,
+   * in `registry` if given (an app's prom-client registry), else one of its own.
+   * createMeshNode adds libp2p's own unless `libp2p: false`. Default off.
+   */
+  metrics?: boolean | { libp2p?: boolean, registry?: PromRegistry }
+  /** Peer ids (dashboard nodes) that may cancel jobs running here and drain this node. Default: none. */
+  admins?: string[]
   /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
   workflows?: Partial<WorkflowLimits>
 }
@@ -113,6 +125,12 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   private readonly workflows: WorkflowService
   private readonly schedules: ScheduleService
   private readonly log: Logger
+  /** Calls this node runs and jobs it submits, as task events (src/events). */
+  readonly activity: Activity
+  /** Prometheus metrics, when created with `metrics` (src/metrics). */
+  metrics?: MeshMetrics
+  private readonly events: EventService
+  private readonly init: MeshServiceInit
   private running = false
   private halted = false
   /** Peers whose record has arrived, to tell a join from an update. */
@@ -120,6 +138,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   constructor (private readonly components: MeshComponents, init: MeshServiceInit = {}) {
     super()
+    this.init = init
     this.limits = checkExecutionOptions(init)
     const guard = new CallGuard({
       allow: init.allow !== undefined ? parseAllowList(init.allow, 'allow') : undefined,
@@ -130,6 +149,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.log = components.logger.forComponent('mesh:node')
     const peerId = components.peerId.toString()
     const routes = new RoutingTable()
+    this.activity = new Activity(peerId)
     this.lan = new LanRegistry(components, this.name)
     const registry: Registry = this.registry = this.lan
     this.rpc = new RpcService(components, {
@@ -138,7 +158,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       lease: init.lease,
       admit: (peer) => { guard.admit(peer.toString()) },
       argLimits: { maxArgBytes: this.limits.maxArgBytes, maxBigIntBits: this.limits.maxBigIntBits },
-      dispatch: (peer, call) => routes.route(call, peer.toString())
+      dispatch: (peer, call) => routes.route(call, peer.toString()),
+      onLeaseLapsed: () => { this.metrics?.leaseExpired() }
     })
     const call = this.rpc.call.bind(this.rpc)
     this.execution = new ExecutionService({
@@ -147,8 +168,11 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       registry,
       routes,
       call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
-      onTask: (task, from, done, error) => { if (done) this.emit('task:done', task, from, error); else this.emit('task:start', task, from) }
+      onTask: (task, from, done, error) => { if (done) this.emit('task:done', task, from, error); else this.emit('task:start', task, from) },
+      activity: this.activity
     }, { ...init, limits: this.limits })
+    this.events = new EventService({ activity: this.activity, drain: async () => this.drain(), admins: new Set(init.admins ?? []) })
+    routes.handleInternal(EVENT_NAMESPACE, (c, from) => this.events.handle(c, from))
     this.objects = new ObjectService({
       peerId: components.peerId,
       logger: components.logger,
@@ -219,6 +243,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   }
 
   async start (): Promise<void> {
+    await this.startMetrics()
     await this.execution.start()
     // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
     try {
@@ -232,6 +257,26 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     await this.lan.start()
     this.running = true
     this.halted = false
+  }
+
+  /**
+   * Metrics when asked for, or when the libp2p node has Prometheus metrics
+   * of its own (components.metrics): then mesh's go into the same prom-client
+   * registry, so one scrape has both. prom-client is loaded only by nodes with
+   * metrics: CLI clients never are.
+   */
+  private async startMetrics (): Promise<void> {
+    const want = this.init.metrics
+    if (want === false || this.metrics !== undefined) return
+    const libp2pMetrics = this.components.metrics as (Record<string | symbol, unknown> | undefined)
+    const prometheus = libp2pMetrics?.[Symbol.toStringTag] === '@libp2p/metrics-prometheus'
+    if (want === undefined && !prometheus) return
+    const { MeshMetrics } = await import('../metrics/metrics.js')
+    let registry = typeof want === 'object' ? want.registry : undefined
+    // @libp2p/prometheus-metrics keeps its registry in `registry`; unset, it uses prom-client's global one.
+    if (registry === undefined && prometheus) registry = (libp2pMetrics?.registry as PromRegistry | undefined) ?? (await import('prom-client')).register
+    this.metrics = new MeshMetrics({ load: () => this.execution.load(), peers: () => this.registry.peers().length }, registry)
+    this.activity.observer = this.metrics
   }
 
   /** The node listens now: publish a record with its addresses. */
@@ -248,6 +293,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.halted = true
     this.results.stop()
     this.execution.halt()
+    this.events.stop()
     this.schedules.stop()
     this.objects.stop()
     await this.rpc.stop()
@@ -293,7 +339,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     if (!this.running) throw new NotRunningError('the node is stopped')
     // Detached (docs/results.md): a provider journals it with one replica and runs it; resolves with its handle then.
     if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent })
-    return this.caller.submit<T>(task, args, options)
+    const job = this.caller.submit<T>(task, args, options)
+    this.activity.observeJob(job)
+    return job
   }
 
   /** A handle on detached job `id`, from whichever node holds it (UNKNOWN_JOB if none does). */
@@ -383,6 +431,13 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   /** Counts of exposed objects, sessions and handles lent to peers. */
   objectStats (): ObjectStats { return this.objects.stats() }
+
+  /** A call of one of mesh's own internal routes on `peer` (task events, admin calls: src/events); cancel abandons it. */
+  protocolCall (peer: string, route: string, args: unknown[], options: { timeout?: number, onProgress?: (data: unknown) => void } = {}): { done: Promise<unknown>, cancel: () => void } {
+    let abandon = (): void => {}
+    const done = this.rpc.call(peerIdFromString(peer), route, args, { ...options, cancelHook: (a) => { abandon = a } })
+    return { done, cancel: () => { abandon() } }
+  }
 
   /**
    * Run a workflow built with sig, chain, group and chord (docs/workflows.md):

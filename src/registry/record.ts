@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decode, encode } from '../codec.js'
+import { NAME_PATTERN } from '../constants.js'
 import { BadFrameError } from '../errors.js'
 
 /** What a node says about a task it serves. */
@@ -94,6 +95,7 @@ export async function openRecord (signed: unknown): Promise<NodeRecord> {
 
 const isString = (v: unknown): v is string => typeof v === 'string'
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isName = (v: unknown): v is string => typeof v === 'string' && NAME_PATTERN.test(v)
 
 export function isNodeRecord (r: unknown): r is NodeRecord {
   if (r == null || typeof r !== 'object') return false
@@ -101,8 +103,8 @@ export function isNodeRecord (r: unknown): r is NodeRecord {
   const load = x.load as Record<string, unknown> | undefined
   return isString(x.peerId) && isString(x.name) && isCount(x.seq) && isCount(x.expires) &&
     Array.isArray(x.addrs) && x.addrs.every(isString) &&
-    Array.isArray(x.tasks) && x.tasks.every((t: any) => t != null && isString(t.name) && isString(t.args) && (t.description === undefined || isString(t.description))) &&
-    Array.isArray(x.objects) && x.objects.every((o: any) => o != null && isString(o.name) && Array.isArray(o.metadata) && o.metadata.every(isString)) &&
+    Array.isArray(x.tasks) && x.tasks.every((t: any) => t != null && isName(t.name) && isString(t.args) && (t.description === undefined || isString(t.description))) &&
+    Array.isArray(x.objects) && x.objects.every((o: any) => o != null && isName(o.name) && Array.isArray(o.metadata) && o.metadata.every(isString)) &&
     load != null && typeof load === 'object' && isCount(load.running) && isCount(load.queued) && isCount(load.workers) &&
     (load.stealable === undefined || isStealable(load.stealable))
 }

@@ -26,6 +26,8 @@ export interface RpcServiceInit {
   admit?: (peer: PeerId, call: IncomingCall) => void
   /** Limits on the arguments peers send, checked on the raw frame. */
   argLimits?: ArgumentLimits
+  /** A peer let a lease lapse (metrics count it). */
+  onLeaseLapsed?: (peer: PeerId) => void
 }
 
 /**
@@ -116,6 +118,7 @@ export class RpcService {
    */
   private leaseLapsed (peer: PeerId): void {
     this.log('lease of %p lapsed: closing its connections', peer)
+    this.init.onLeaseLapsed?.(peer)
     for (const connection of this.components.connectionManager.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
   }
 

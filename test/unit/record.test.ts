@@ -48,6 +48,18 @@ describe('registry records', function () {
     await assert.rejects(openRecord(await signRecord(broken as NodeRecord, key)), /malformed/)
   })
 
+  it('are refused, though validly signed, when a task or object name is outside the loader\'s alphabet', async function () {
+    const { record, key } = await makeRecord()
+    for (const name of ['<img src=x onerror=alert(1)>', 'greeter.hello', '@mesh/steal', '', '9lives', 'a b']) {
+      for (const bad of [{ ...record, tasks: [{ name, args: '' }] }, { ...record, objects: [{ name, metadata: [] }] }]) {
+        await assert.rejects(openRecord(await signRecord(bad, key)), (err: any) => err.code === 'BAD_FRAME' && /malformed/.test(err.message), name)
+      }
+    }
+    // A node name is free text: shown, escaped, never parsed.
+    const named = { ...record, name: '<img src=x onerror=alert(1)>' }
+    assert.deepEqual(await openRecord(await signRecord(named, key)), named)
+  })
+
   it('rank by outstanding work per worker', function () {
     assert.ok(loadScore({ running: 1, queued: 0, workers: 4 }) < loadScore({ running: 1, queued: 0, workers: 1 }))
   })

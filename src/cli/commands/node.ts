@@ -28,6 +28,11 @@ export interface NodeCommandOptions {
   resultTtl?: number
   resultStoreMax?: number
   journalMaxPages?: number
+  dashboard?: string
+  dashboardToken?: string
+  dashboardHistory?: string
+  metrics?: boolean
+  admin?: string[]
 }
 
 /** `mesh node`: run a node until SIGINT or SIGTERM. */
@@ -56,7 +61,9 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     resultStoreMax: options.resultStoreMax,
     journalMaxPages: options.journalMaxPages,
     psk: pskFile(options.psk),
-    allow: await allowList(options.allow, options.allowFile)
+    allow: await allowList(options.allow, options.allowFile),
+    metrics: options.metrics === true || options.dashboard !== undefined,
+    admins: options.admin?.flatMap(a => a.split(',')).filter(a => a !== '')
   })
   if (options.expose !== undefined) {
     const { exposeModules } = await import('../../objects/module.js')
@@ -69,6 +76,16 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   }
   const objects = node.findObjects().filter(o => o.peerId === node.peerId)
   const say = (line: string): void => { if (!options.json) process.stderr.write(line + '\n') }
+  let dashboard: Awaited<ReturnType<typeof import('../../dashboard/index.js').startDashboard>> | undefined
+  if (options.dashboard !== undefined) {
+    const { startDashboard } = await import('../../dashboard/index.js')
+    try {
+      dashboard = await startDashboard(node, { address: options.dashboard, token: options.dashboardToken, history: options.dashboardHistory, warn: (m) => { process.stderr.write(`warning: ${m}\n`) } })
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
   // Handlers go in before the ready line: a signal sent the moment a
   // supervisor reads it must stop the node cleanly, not kill it.
   const stopped = new Promise<void>((resolve) => {
@@ -82,7 +99,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
       // their callers, which re-dispatch them.
       node.drain()
         .then((finished) => { if (!finished) say(`drain timeout: handing back ${node.holding} calls`) })
-        .then(async () => { await node.stop() })
+        .then(async () => { await dashboard?.dashboard.stop(); await node.stop() })
         .then(resolve, (err) => { process.stderr.write(`stop failed: ${err.message}\n`); resolve() })
     }
     process.on('SIGINT', () => { stop('SIGINT') })
@@ -92,7 +109,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
   node.on('peer:leave', (id) => { say(`peer left: ${id}`) })
 
   if (options.json) {
-    process.stdout.write(JSON.stringify({ event: 'ready', name: node.name, peerId: node.peerId, addresses: node.addresses, serving: node.served, objects: objects.map(o => o.name), workers: node.workers }) + '\n')
+    process.stdout.write(JSON.stringify({ event: 'ready', name: node.name, peerId: node.peerId, addresses: node.addresses, serving: node.served, objects: objects.map(o => o.name), workers: node.workers, ...(dashboard !== undefined ? { dashboard: dashboard.url } : {}) }) + '\n')
   } else {
     process.stdout.write([
       `mesh node ${node.name}`,
@@ -101,6 +118,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
       `serving:   ${node.served.join(', ') || (objects.length > 0 ? 'no tasks' : 'nothing (a client node)')}`,
       ...(objects.length > 0 ? [`exposing:  ${objects.map(o => o.metadata.length > 0 ? `${o.name} (${o.metadata.join(', ')})` : o.name).join(', ')}`] : []),
       `workers:   ${node.workers}`,
+      ...(dashboard !== undefined ? [`dashboard: ${dashboard.url}`] : []),
       'ready'
     ].join('\n') + '\n')
   }

@@ -1,0 +1,2 @@
+export { MeshMetrics, type MetricsHost } from './metrics.js'
+export { libp2pMetrics } from './libp2p.js'
