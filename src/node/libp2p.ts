@@ -7,7 +7,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { MDNS_INTERVAL_MS } from '../constants.js'
+import { lanDiscovery } from '../discovery/mdns.js'
 import { joinChunks } from './coalesce.js'
 
 export interface TransportOptions {
@@ -34,8 +34,6 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     transports: [tcp()],
     connectionEncrypters: [joinChunks(noise())],
     streamMuxers: [yamux()],
-    // Imported only when used: `--no-mdns` nodes and clients skip loading it.
-    peerDiscovery: options.mdns ? [(await import('@libp2p/mdns')).mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
     ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
     connectionManager: {
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
@@ -44,7 +42,9 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     },
     services: {
       identify: identify(),
-      ping: ping()
+      ping: ping(),
+      // mDNS with announcements and unicast answers (src/discovery/mdns.ts); the dialer acts on what it finds.
+      ...(options.mdns ? { lanDiscovery: lanDiscovery({ serviceTag: options.mdnsServiceTag }) } : {})
     }
   })
 }

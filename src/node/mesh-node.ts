@@ -27,6 +27,7 @@ import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask, TaskLimits } from '../tasks/types.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport } from './libp2p.js'
+import { startDialer, type PeerDialer } from '../discovery/dialer.js'
 import { CallGuard } from '../security/guard.js'
 import { parseAllowList } from '../security/allow.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
@@ -161,6 +162,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
   /** Remote objects: exposed here, and proxies to those of peers (src/objects). */
   private readonly objects: ObjectService
+  private dialer?: PeerDialer
 
   private constructor (
     readonly libp2p: Libp2p,
@@ -269,12 +271,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         this.emit('peer:join', record)
       }
     })
-    // libp2p v3 does not dial what mDNS finds: do it, once per peer.
-    this.libp2p.addEventListener('peer:discovery', (evt) => {
-      const peer = evt.detail.id
-      if (peer.equals(this.libp2p.peerId) || this.libp2p.getConnections(peer).length > 0) return
-      this.libp2p.dial(peer).catch((err: any) => { log('dial %p failed: %s', peer, err.message) })
-    })
+    // libp2p v3 dials nothing it discovers: the dialer keeps us connected (src/discovery/dialer.ts).
+    this.dialer = startDialer(this.libp2p)
     try {
       await this.libp2p.start()
     } catch (err: any) {
@@ -282,9 +280,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       throw new ConfigError(`cannot start the node (listen ${this.libp2p.getMultiaddrs().join(', ') || 'failed'}): ${err.message}`)
     }
     await this.registry.publishNow()
-    for (const addr of bootstrap) {
-      this.libp2p.dial(multiaddr(addr)).catch((err: any) => { log('bootstrap dial %s failed: %s', addr, err.message) })
-    }
+    this.dialer.bootstrap(bootstrap.map(a => multiaddr(a)))
     log('started %p serving %s', this.libp2p.peerId, [...this.tasks.keys()].join(',') || 'nothing')
   }
 
@@ -472,6 +468,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    this.dialer?.stop()
     this.steal?.stop()
     this.objects.stop()
     await this.rpc.stop()
