@@ -35,6 +35,11 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     connectionEncrypters: [joinChunks(noise())],
     streamMuxers: [yamux()],
     ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
+    // libp2p's monitor pings every connection every 10 s on a new stream and
+    // aborts it when a ping is slow: with 50 peers that was most of an idle
+    // node's CPU, and on a loaded machine it cut healthy connections. A dead
+    // peer's connection closes by itself; a hung one lapses its RPC lease.
+    connectionMonitor: { enabled: false },
     connectionManager: {
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.
