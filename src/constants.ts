@@ -35,8 +35,12 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000
  * A node re-signs and re-sends its record this often even when nothing
  * changed, and peers drop a record not refreshed within RECORD_TTL_MS. The
  * connection closing removes a record at once; the TTL is the backstop.
+ * Relayed records (src/registry/relay.ts) are dropped sooner, when not
+ * refreshed within RELAYED_RECORD_TTL_MS: the refresh is what keeps a record
+ * alive beyond the origin's neighbours, so it is every 5 s (was 20 s; one
+ * signature and one small frame per neighbour).
  */
-export const RECORD_REFRESH_MS = 20_000
+export const RECORD_REFRESH_MS = 5_000
 export const RECORD_TTL_MS = 60_000
 
 /** Load changes are batched: at most one record push per peer in this window. */
@@ -246,3 +250,27 @@ export const DIAL_BACKOFF_MAX_MS = 30_000
 export const DIAL_FORGET_MS = 30_000
 export const DIAL_MAX_PARALLEL = 8
 export const DIAL_MAX_PEERS = 1_024
+/**
+ * The partial mesh: a node dials discovered peers while it has fewer than
+ * this many, plus its ring successor (so the mesh is always connected);
+ * records are relayed to the rest. 8 keeps the relay path ~2 hops at 50 nodes
+ * (a random graph of degree ≥ 8) while setting up ~4× fewer connections than
+ * a full mesh of 50 (each costs tens of ms of CPU).
+ */
+export const DIAL_TARGET_PEERS = 8
+/**
+ * Record relaying (src/registry/relay.ts). A relayed record not refreshed
+ * within RELAYED_RECORD_TTL_MS (three refreshes) is dropped: the bound on how
+ * long a peer that vanished without any neighbour noticing stays listed.
+ * MAX_RECORDS bounds the records a node holds, MAX_RECORDS_PER_NEIGHBOUR
+ * the origins one neighbour may introduce (a flood of fake records stops
+ * there), MAX_RELAYED_RECORD_BYTES a relayed record's size (a direct one
+ * may be up to MAX_RECORD_BYTES): 4096 × 16 KiB bounds held frames to 64 MiB
+ * in the worst case, ~1 KiB each in practice. A load-only change is
+ * forwarded at most once per RELAY_LOAD_INTERVAL_MS per origin.
+ */
+export const RELAYED_RECORD_TTL_MS = 3 * RECORD_REFRESH_MS
+export const MAX_RECORDS = 4_096
+export const MAX_RECORDS_PER_NEIGHBOUR = 512
+export const MAX_RELAYED_RECORD_BYTES = 16 * 1024
+export const RELAY_LOAD_INTERVAL_MS = 1_000

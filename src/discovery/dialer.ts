@@ -3,7 +3,7 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
 import {
-  DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_BASE_MS, DIAL_FORGET_MS, DIAL_MAX_PARALLEL, DIAL_MAX_PEERS, DIAL_YIELD_MS
+  DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_BASE_MS, DIAL_FORGET_MS, DIAL_MAX_PARALLEL, DIAL_MAX_PEERS, DIAL_TARGET_PEERS, DIAL_YIELD_MS
 } from '../constants.js'
 import type { DiscoveredPeer, LanDiscovery } from './mdns.js'
 
@@ -23,8 +23,17 @@ interface Target {
 }
 
 /**
- * Keeps this node connected to the peers discovery reports (and to its
- * bootstrap peers), which libp2p v3 leaves to the application.
+ * Keeps this node connected to some of the peers discovery reports (and to
+ * its bootstrap peers), which libp2p v3 leaves to the application.
+ *
+ * - A partial mesh: a node dials while it has fewer than DIAL_TARGET_PEERS
+ *   peers, and always its ring successor (the next peer id up, wrapping), so
+ *   the mesh is connected whatever the order nodes came in. Records are
+ *   relayed (src/registry/relay.ts), so every node still knows every
+ *   provider, and a call to one it is not connected to dials it then. A full
+ *   mesh of N nodes is N(N-1)/2 connections at ~40-100 ms of CPU each to set
+ *   up (Noise, identify, registry streams, peer store): 1,225 for 50 nodes,
+ *   more than two cores can set up in seconds; this is ~N·DIAL_TARGET_PEERS.
  *
  * - Of two nodes that find each other, the one with the lower peer id dials
  *   at once and the other only after DIAL_YIELD_MS if no connection came:
@@ -65,6 +74,14 @@ export class PeerDialer {
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const t = this.targets.get(evt.detail.toString())
     if (t !== undefined) this.schedule(t, this.backoff(0))
+    // Below the target: make up for it with peers we know but do not dial now.
+    let deficit = DIAL_TARGET_PEERS - this.libp2p.getPeers().length
+    for (const c of this.targets.values()) {
+      if (deficit <= 0) break
+      if (c === t || c.timer !== undefined || c.queued || c.dialing || this.connected(c)) continue
+      this.schedule(c, this.backoff(0))
+      deficit--
+    }
   }
 
   start (): void {
@@ -153,6 +170,22 @@ export class PeerDialer {
     return this.libp2p.getConnections(t.id).length > 0
   }
 
+  /** Whether to dial `t` now: a bootstrap peer, the ring successor, or while under the target degree. */
+  private wanted (t: Target): boolean {
+    return t.pinned || this.libp2p.getPeers().length < DIAL_TARGET_PEERS || this.successor() === t
+  }
+
+  /** The known peer with the next peer id up from ours (wrapping around). */
+  private successor (): Target | undefined {
+    let next: Target | undefined
+    let lowest: Target | undefined
+    for (const [key, t] of this.targets) {
+      if (key > this.self && (next === undefined || key < next.id.toString())) next = t
+      if (lowest === undefined || key < lowest.id.toString()) lowest = t
+    }
+    return next ?? lowest
+  }
+
   private backoff (failures: number): number {
     const ceiling = Math.min(DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_BASE_MS * 2 ** failures)
     return ceiling / 2 + Math.random() * ceiling / 2
@@ -162,7 +195,7 @@ export class PeerDialer {
     if (!this.running || t.timer !== undefined || t.queued || t.dialing) return
     t.timer = setTimeout(() => {
       t.timer = undefined
-      if (this.targets.get(t.id.toString()) !== t || this.connected(t)) return
+      if (this.targets.get(t.id.toString()) !== t || this.connected(t) || !this.wanted(t)) return
       t.queued = true
       this.queue.push(t)
       this.pump()
@@ -174,7 +207,7 @@ export class PeerDialer {
     while (this.running && this.active < DIAL_MAX_PARALLEL && this.queue.length > 0) {
       const t = this.queue.shift() as Target
       t.queued = false
-      if (this.targets.get(t.id.toString()) !== t || this.connected(t)) continue
+      if (this.targets.get(t.id.toString()) !== t || this.connected(t) || !this.wanted(t)) continue
       this.active++
       t.dialing = true
       this.libp2p.dial(t.addrs).then(() => {
