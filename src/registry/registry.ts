@@ -216,10 +216,12 @@ export class Registry extends EventEmitter<RegistryEvents> {
     if (this.relay.refuse(from, record.peerId, record.seq, frame.byteLength) !== undefined) return
     // The peer may have disconnected while its record was being verified.
     if (!this.connected(from)) return
-    const forward = this.relay.hold(from, record, frame)
+    // Held and forwarded as it arrived: the origin's bytes and signature, length-prefixed again.
+    const framed = encodeFrame(frame)
+    const forward = this.relay.hold(from, record, framed)
     if (record.peerId !== from && forward && !this.connected(record.peerId)) this.learnAddrs(record)
     this.emit('change', record.peerId, record)
-    if (forward) this.forward(frame, from, record.peerId)
+    if (forward) this.forward(framed, from, record.peerId)
   }
 
   private connected (peer: string): boolean {
