@@ -1,6 +1,8 @@
 /**
  * Every default and limit of mesh, in one place, with the reason for its value.
- * Each can be overridden through `createMeshNode` options or CLI flags.
+ * The limits and timeouts a user tunes (the `DEFAULT_*` values) are options of
+ * `createMeshNode` / `meshService` (and CLI flags); protocol ids, wire sizes
+ * and internal timings are fixed here, so every node of a mesh agrees on them.
  */
 
 /** Protocol of task calls. One long-lived stream per peer pair carries every call. */
@@ -28,7 +30,14 @@ export const DEFAULT_MAX_FACTORIAL_N = 5_000_000
 export const DEFAULT_MAX_MATRIX_DIM = 8192
 export const DEFAULT_MAX_MATRIX_ELEMENTS = 16 * 1024 * 1024
 
-/** How long a caller waits for a provider to appear and for the call to finish. */
+/**
+ * How long a caller waits for a provider to appear and for the call to finish,
+ * the same for the library and the CLI (`--timeout`): a call should not
+ * succeed from one and time out from the other. 30 s rather than the CLI's
+ * old 10 s because the timeout bounds the work too (factorial(10^6) or a
+ * 2000² matmul take seconds on a loaded node); a CLI call that finds peers
+ * but no provider still ends early (UNKNOWN_TASK_GRACE_MS).
+ */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
 /**

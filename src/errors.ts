@@ -32,7 +32,67 @@ export class MeshError extends Error {
   }
 }
 
-function defineError (name: string, code: string, retryable = false): new (message: string, data?: unknown) => MeshError {
+/**
+ * Every code, written once. `retry` says whether a caller may re-dispatch a
+ * call that failed with it: `refused` means the provider refused before it
+ * started the work (always safe), `lost` means the work may or may not have
+ * run (safe only for an idempotent task). It sets the error's `retryable`.
+ */
+const CODES = {
+  /**
+   * No peer in the mesh serves the task or object within the timeout. A job
+   * gets it from its own wait (final); inside an attempt it comes from a
+   * provider's nested call, so that provider's work had started: `lost`.
+   */
+  NO_PROVIDER: { name: 'NoProviderError', retry: 'lost' },
+  /** The peer that was asked does not serve this task. */
+  UNKNOWN_TASK: { name: 'UnknownTaskError' },
+  /** The arguments do not fit the task: wrong count, type or value. */
+  BAD_ARGUMENT: { name: 'BadArgumentError' },
+  /** An argument is well formed but over a configured size limit. */
+  LIMIT_EXCEEDED: { name: 'LimitExceededError' },
+  /** The call did not finish within its timeout. */
+  TIMEOUT: { name: 'TimeoutError', retry: 'lost' },
+  /** The connection to the peer running the call closed before it answered. */
+  PEER_GONE: { name: 'PeerGoneError', retry: 'lost' },
+  /** A frame on the wire is larger than the configured maximum. */
+  FRAME_TOO_LARGE: { name: 'FrameTooLargeError' },
+  /** A frame could not be decoded, or its envelope is not one we know. */
+  BAD_FRAME: { name: 'BadFrameError' },
+  /** The peer has too many calls in flight from us; try again or elsewhere. */
+  BUSY: { name: 'BusyError', retry: 'refused' },
+  /** The task itself threw while running. */
+  TASK_FAILED: { name: 'TaskFailedError' },
+  /** The call was cancelled by the caller. */
+  CANCELLED: { name: 'CancelledError' },
+  /** The node is stopping or stopped. */
+  NOT_RUNNING: { name: 'NotRunningError', retry: 'refused' },
+  /** The provider stopped the task at its hard time limit (its worker thread was terminated). */
+  TIME_LIMIT: { name: 'TaskTimeLimitError' },
+  /** Bad configuration given to the node or the CLI. */
+  BAD_CONFIG: { name: 'ConfigError' },
+  /** This node's allow-list does not include the calling peer. */
+  FORBIDDEN: { name: 'ForbiddenError' },
+  /** The calling peer is over this node's per-peer call rate; try again shortly. */
+  RATE_LIMITED: { name: 'RateLimitedError', retry: 'refused' },
+  /** No object of that name is exposed (at the peer asked, or anywhere in the mesh). */
+  UNKNOWN_OBJECT: { name: 'UnknownObjectError' },
+  /** The object has no exposed method of that name (private, internal or missing). */
+  UNKNOWN_METHOD: { name: 'UnknownMethodError' },
+  /** The remote handle or callback was released (explicitly or by garbage collection). */
+  HANDLE_RELEASED: { name: 'HandleReleasedError' }
+} as const satisfies Record<string, { name: string, retry?: 'refused' | 'lost' }>
+
+export type ErrorCode = keyof typeof CODES
+/** The label the CLI prints for a failure that is not a MeshError (a bug, or a Node error). */
+export const NON_MESH_ERROR_LABEL = 'ERROR'
+
+type MeshErrorClass = new (message: string, data?: unknown) => MeshError
+const classesByCode = new Map<string, MeshErrorClass>()
+
+function defineError (code: ErrorCode): MeshErrorClass {
+  const { name } = CODES[code]
+  const retryable = 'retry' in CODES[code]
   const Class = class extends MeshError {
     constructor (message: string, data?: unknown) {
       super(code, message, { retryable, data })
@@ -40,75 +100,47 @@ function defineError (name: string, code: string, retryable = false): new (messa
     }
   }
   Object.defineProperty(Class, 'name', { value: name })
+  classesByCode.set(code, Class)
   return Class
 }
 
-/** No peer in the mesh serves the task or object within the timeout. */
-export const NoProviderError = defineError('NoProviderError', 'NO_PROVIDER', true)
-/** The peer that was asked does not serve this task. */
-export const UnknownTaskError = defineError('UnknownTaskError', 'UNKNOWN_TASK')
-/** The arguments do not fit the task: wrong count, type or value. */
-export const BadArgumentError = defineError('BadArgumentError', 'BAD_ARGUMENT')
-/** An argument is well formed but over a configured size limit. */
-export const LimitExceededError = defineError('LimitExceededError', 'LIMIT_EXCEEDED')
-/** The call did not finish within its timeout. */
-export const TimeoutError = defineError('TimeoutError', 'TIMEOUT', true)
-/** The connection to the peer running the call closed before it answered. */
-export const PeerGoneError = defineError('PeerGoneError', 'PEER_GONE', true)
-/** A frame on the wire is larger than the configured maximum. */
-export const FrameTooLargeError = defineError('FrameTooLargeError', 'FRAME_TOO_LARGE')
-/** A frame could not be decoded, or its envelope is not one we know. */
-export const BadFrameError = defineError('BadFrameError', 'BAD_FRAME')
-/** The peer has too many calls in flight from us; try again or elsewhere. */
-export const BusyError = defineError('BusyError', 'BUSY', true)
-/** The task itself threw while running. */
-export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED')
-/** The call was cancelled by the caller. */
-export const CancelledError = defineError('CancelledError', 'CANCELLED')
-/** The node is stopping or stopped. */
-export const NotRunningError = defineError('NotRunningError', 'NOT_RUNNING', true)
-/** The provider stopped the task at its hard time limit (its worker thread was terminated). */
-export const TaskTimeLimitError = defineError('TaskTimeLimitError', 'TIME_LIMIT')
-/** Bad configuration given to the node or the CLI. */
-export const ConfigError = defineError('ConfigError', 'BAD_CONFIG')
-/** This node's allow-list does not include the calling peer. */
-export const ForbiddenError = defineError('ForbiddenError', 'FORBIDDEN')
-/** The calling peer is over this node's per-peer call rate; try again shortly. */
-export const RateLimitedError = defineError('RateLimitedError', 'RATE_LIMITED', true)
-/** No object of that name is exposed (at the peer asked, or anywhere in the mesh). */
-export const UnknownObjectError = defineError('UnknownObjectError', 'UNKNOWN_OBJECT')
-/** The object has no exposed method of that name (private, internal or missing). */
-export const UnknownMethodError = defineError('UnknownMethodError', 'UNKNOWN_METHOD')
-/** The remote handle or callback was released (explicitly or by garbage collection). */
-export const HandleReleasedError = defineError('HandleReleasedError', 'HANDLE_RELEASED')
+/**
+ * Whether a call that failed with `err` may be re-dispatched: `refused` (the
+ * work never started), `lost` (it may have run), or false. Decided by the
+ * error's `retryable` flag; the flag of an unknown code counts as `lost`.
+ */
+export function retryKind (err: unknown): 'refused' | 'lost' | false {
+  if (!(err instanceof MeshError) || !err.retryable) return false
+  const known = CODES[err.code as ErrorCode] as { retry?: 'refused' | 'lost' } | undefined
+  return known?.retry ?? 'lost'
+}
 
-const classesByCode = new Map<string, new (message: string, data?: unknown) => MeshError>([
-  ['NO_PROVIDER', NoProviderError],
-  ['UNKNOWN_TASK', UnknownTaskError],
-  ['BAD_ARGUMENT', BadArgumentError],
-  ['LIMIT_EXCEEDED', LimitExceededError],
-  ['TIMEOUT', TimeoutError],
-  ['PEER_GONE', PeerGoneError],
-  ['FRAME_TOO_LARGE', FrameTooLargeError],
-  ['BAD_FRAME', BadFrameError],
-  ['BUSY', BusyError],
-  ['TASK_FAILED', TaskFailedError],
-  ['CANCELLED', CancelledError],
-  ['NOT_RUNNING', NotRunningError],
-  ['BAD_CONFIG', ConfigError],
-  ['TIME_LIMIT', TaskTimeLimitError],
-  ['FORBIDDEN', ForbiddenError],
-  ['RATE_LIMITED', RateLimitedError],
-  ['UNKNOWN_OBJECT', UnknownObjectError],
-  ['UNKNOWN_METHOD', UnknownMethodError],
-  ['HANDLE_RELEASED', HandleReleasedError]
-])
+export const NoProviderError = defineError('NO_PROVIDER')
+export const UnknownTaskError = defineError('UNKNOWN_TASK')
+export const BadArgumentError = defineError('BAD_ARGUMENT')
+export const LimitExceededError = defineError('LIMIT_EXCEEDED')
+export const TimeoutError = defineError('TIMEOUT')
+export const PeerGoneError = defineError('PEER_GONE')
+export const FrameTooLargeError = defineError('FRAME_TOO_LARGE')
+export const BadFrameError = defineError('BAD_FRAME')
+export const BusyError = defineError('BUSY')
+export const TaskFailedError = defineError('TASK_FAILED')
+export const CancelledError = defineError('CANCELLED')
+export const NotRunningError = defineError('NOT_RUNNING')
+export const TaskTimeLimitError = defineError('TIME_LIMIT')
+export const ConfigError = defineError('BAD_CONFIG')
+export const ForbiddenError = defineError('FORBIDDEN')
+export const RateLimitedError = defineError('RATE_LIMITED')
+export const UnknownObjectError = defineError('UNKNOWN_OBJECT')
+export const UnknownMethodError = defineError('UNKNOWN_METHOD')
+export const HandleReleasedError = defineError('HANDLE_RELEASED')
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */
 export function errorFromWire (wire: unknown): MeshError {
   if (wire == null || typeof wire !== 'object') return new BadFrameError('peer sent a malformed error')
   const w = wire as Partial<WireError>
-  const code = typeof w.code === 'string' ? w.code : 'TASK_FAILED'
+  if (typeof w.code !== 'string') return new TaskFailedError(typeof w.message === 'string' ? w.message : 'remote error', w.data)
+  const code = w.code
   const message = typeof w.message === 'string' ? w.message : 'remote error'
   const Class = classesByCode.get(code)
   if (Class !== undefined) return new Class(message, w.data)
@@ -118,7 +150,6 @@ export function errorFromWire (wire: unknown): MeshError {
 /** Anything thrown (a MeshError, a plain Error, a string) as a wire error. */
 export function errorToWire (err: unknown): WireError {
   if (err instanceof MeshError) return err.toWire()
-  if (err instanceof RangeError || err instanceof TypeError) return { code: 'BAD_ARGUMENT', message: err.message }
-  if (err instanceof Error) return { code: 'TASK_FAILED', message: err.message }
-  return { code: 'TASK_FAILED', message: String(err) }
+  if (err instanceof RangeError || err instanceof TypeError) return new BadArgumentError(err.message).toWire()
+  return new TaskFailedError(err instanceof Error ? err.message : String(err)).toWire()
 }

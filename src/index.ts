@@ -4,8 +4,14 @@
  */
 import './polyfill.js'
 
-export { MeshNode, createMeshNode, DEFAULT_LIMITS } from './node/mesh-node.js'
-export type { MeshNodeOptions, MeshCallOptions, MeshLimits, MeshNodeEvents, PeerInfo } from './node/mesh-node.js'
+export { MeshNode, createMeshNode } from './node/mesh-node.js'
+export type { MeshNodeOptions } from './node/mesh-node.js'
+export { MeshService, meshService } from './node/mesh-service.js'
+export type { MeshServiceInit, MeshComponents, MeshNodeEvents, PeerInfo } from './node/mesh-service.js'
+export { DEFAULT_LIMITS } from './execution/limits.js'
+export type { MeshLimits } from './execution/limits.js'
+export type { MeshCallOptions } from './jobs/caller.js'
+export type { Registry, RegistryEvents, OfferPart } from './registry/registry.js'
 export { Job } from './jobs/job.js'
 export type { JobStatus, SubmitOptions, JobEvents } from './jobs/job.js'
 export type { LeaseOptions } from './rpc/lease.js'

@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander'
-import { MeshError } from '../errors.js'
+import { DEFAULT_CALL_TIMEOUT_MS } from '../constants.js'
+import { BadArgumentError, ConfigError, MeshError, NON_MESH_ERROR_LABEL } from '../errors.js'
 import { nonNegativeInt, positiveInt } from './args.js'
 
-const DEFAULT_TIMEOUT_MS = 10_000
 
 /** Options every command that joins the mesh as a client shares. */
 function clientOptions (command: Command): Command {
   return command
-    .option('--timeout <ms>', 'bound discovery and the call, in milliseconds', positiveInt('--timeout'), DEFAULT_TIMEOUT_MS)
+    .option('--timeout <ms>', 'bound discovery and the call, in milliseconds', positiveInt('--timeout'), DEFAULT_CALL_TIMEOUT_MS)
     .option('--bootstrap <multiaddr...>', 'dial these peers directly (for networks mDNS does not reach)')
     .option('--no-mdns', 'do not discover peers by mDNS')
     .option('--key <file>', 'persistent identity key file (created if missing)')
@@ -107,10 +107,10 @@ export async function main (argv: string[]): Promise<number> {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
     }
     const json = argv.includes('--json')
-    const code = err instanceof MeshError ? err.code : 'ERROR'
+    const code = err instanceof MeshError ? err.code : NON_MESH_ERROR_LABEL
     if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code, message: err.message } }) + '\n')
     else process.stderr.write(`mesh: ${code}: ${err.message}\n`)
     if (argv.includes('--debug')) process.stderr.write(`${err.stack}\n`)
-    return code === 'BAD_ARGUMENT' || code === 'BAD_CONFIG' ? 2 : 1
+    return err instanceof BadArgumentError || err instanceof ConfigError ? 2 : 1
   }
 }

@@ -166,6 +166,10 @@ export class PeerDialer {
     this.targets.delete(t.id.toString())
   }
 
+  private stopping (): boolean {
+    return this.libp2p.status === 'stopping' || this.libp2p.status === 'stopped'
+  }
+
   private connected (t: Target): boolean {
     return this.libp2p.getConnections(t.id).length > 0
   }
@@ -192,7 +196,7 @@ export class PeerDialer {
   }
 
   private schedule (t: Target, delay: number): void {
-    if (!this.running || t.timer !== undefined || t.queued || t.dialing) return
+    if (!this.running || this.stopping() || t.timer !== undefined || t.queued || t.dialing) return
     t.timer = setTimeout(() => {
       t.timer = undefined
       if (this.targets.get(t.id.toString()) !== t || this.connected(t) || !this.wanted(t)) return
@@ -204,7 +208,7 @@ export class PeerDialer {
   }
 
   private pump (): void {
-    while (this.running && this.active < DIAL_MAX_PARALLEL && this.queue.length > 0) {
+    while (this.running && !this.stopping() && this.active < DIAL_MAX_PARALLEL && this.queue.length > 0) {
       const t = this.queue.shift() as Target
       t.queued = false
       if (this.targets.get(t.id.toString()) !== t || this.connected(t) || !this.wanted(t)) continue

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RETRIES, RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_MAX_MS } from '../constants.js'
-import { CancelledError, ConfigError, MeshError, TimeoutError } from '../errors.js'
+import { CancelledError, ConfigError, MeshError, TimeoutError, retryKind } from '../errors.js'
 
 /**
  * PENDING: created, no provider chosen yet. STARTED: sent to a provider (it
@@ -60,11 +60,6 @@ export interface JobEvents {
   status: [status: JobStatus, error?: Error]
   progress: [data: unknown]
 }
-
-/** A failure that happened before the provider started the work: always safe to retry. */
-const REFUSED = new Set(['BUSY', 'NOT_RUNNING'])
-/** A failure after which the work may or may not have run. */
-const LOST = new Set(['PEER_GONE'])
 
 /**
  * A submitted call: `node.submit(task, args, options)`. It picks a provider,
@@ -185,11 +180,11 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           return value
         } catch (err: any) {
           if (this.cancelled) throw new CancelledError('the call was cancelled')
-          const code: string | undefined = err instanceof MeshError ? err.code : undefined
-          const refused = code !== undefined && REFUSED.has(code)
-          const lost = code !== undefined && LOST.has(code)
-          if (!(refused || lost) || attempt >= retries) throw err
-          if (lost && !idempotent) {
+          // Retried when the error says so (err.retryable, src/errors.ts); a
+          // call that used up its whole deadline has nothing left to retry with.
+          const retry = retryKind(err)
+          if (retry === false || attempt >= retries || deadline - performance.now() <= 0) throw err
+          if (retry === 'lost' && !idempotent) {
             throw new MeshError(err.code, `${err.message}; "${this.task}" is not idempotent, so it is not re-run (it may or may not have run)`, { retryable: false, data: err.data })
           }
           avoid.add(provider)

@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { lanDiscovery } from '../discovery/mdns.js'
 import { joinChunks } from './coalesce.js'
+import type { MeshComponents, MeshService } from './mesh-service.js'
 
 export interface TransportOptions {
   privateKey: PrivateKey
@@ -21,12 +22,19 @@ export interface TransportOptions {
   mdnsServiceTag?: string
 }
 
+/** The default node createMeshNode builds: its `mesh` service is the mesh. */
+export type MeshLibp2p = Libp2p<{ mesh: MeshService }>
+
 /**
- * The libp2p node under mesh: TCP, Noise encryption, Yamux multiplexing,
- * mDNS discovery, identify and ping. Created unstarted, so the mesh
- * protocols are registered before any peer can connect.
+ * The libp2p node under createMeshNode: TCP, Noise encryption, Yamux
+ * multiplexing, mDNS discovery, identify and ping, plus the `mesh` service
+ * (a factory from meshService()) when given; without it, a bare node of the
+ * same stack. Created unstarted, so the mesh protocols are registered before
+ * any peer can connect.
  */
-export async function createTransport (options: TransportOptions): Promise<Libp2p> {
+export async function createTransport (options: TransportOptions, mesh: (components: MeshComponents) => MeshService): Promise<MeshLibp2p>
+export async function createTransport (options: TransportOptions): Promise<Libp2p>
+export async function createTransport (options: TransportOptions, mesh?: (components: MeshComponents) => MeshService): Promise<Libp2p> {
   return createLibp2p({
     start: false,
     privateKey: options.privateKey,
@@ -48,8 +56,9 @@ export async function createTransport (options: TransportOptions): Promise<Libp2
     services: {
       identify: identify(),
       ping: ping(),
-      // mDNS with announcements and unicast answers (src/discovery/mdns.ts); the dialer acts on what it finds.
-      ...(options.mdns ? { lanDiscovery: lanDiscovery({ serviceTag: options.mdnsServiceTag }) } : {})
+      // mDNS with announcements and unicast answers (src/discovery/mdns.ts); src/discovery/dialer.ts acts on what it finds.
+      ...(options.mdns ? { lanDiscovery: lanDiscovery({ serviceTag: options.mdnsServiceTag }) } : {}),
+      ...(mesh !== undefined ? { mesh } : {})
     }
   })
 }

@@ -1,21 +1,20 @@
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import { logger } from '@libp2p/logger'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_CALL_TIMEOUT_MS, MAX_REFS_PER_PEER } from '../constants.js'
 import {
-  BadArgumentError, ConfigError, HandleReleasedError, LimitExceededError, NoProviderError, NotRunningError,
-  PeerGoneError, TaskFailedError, UnknownMethodError, UnknownObjectError
+  BadArgumentError, HandleReleasedError, LimitExceededError, NoProviderError, NotRunningError,
+  PeerGoneError, UnknownMethodError
 } from '../errors.js'
 import { loadScore, type ObjectInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
+import { objectOfMethod } from '../execution/routes.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
-import { checkMethodList, exposedMethods, isClass } from './exposure.js'
+import { ExposedTable, OBJECT_NAME } from './exposed.js'
+import { checkMethodList, exposedMethods } from './exposure.js'
 import { markOf } from './marker.js'
 import { makeProxy, proxyState, type Invoke } from './proxy.js'
-import type { ExposeOptions, InstanceMode, LookupOptions, ObjectDescription, ObjectEntry, ObjectStats, Remote } from './types.js'
+import type { ExposeOptions, LookupOptions, ObjectDescription, ObjectEntry, ObjectStats, Remote } from './types.js'
 import { DESCEND, RefIn, RefKind, RefOut, mapArgs, mapDeep, parseRef } from './wire.js'
-
-const log = logger('mesh:objects')
 
 /**
  * Call names of the object protocol. A method of an exposed object is called
@@ -26,41 +25,16 @@ const log = logger('mesh:objects')
  * reference inside arguments or results is a codec extension (see wire.ts),
  * so no new message kind is needed.
  */
-const OBJECT_ROUTE_PREFIX = '@mesh/obj/'
-const REF_CALL = '@mesh/obj/ref'
-const RELEASE_CALL = '@mesh/obj/release'
-const DESCRIBE_CALL = '@mesh/obj/describe'
-
-const OBJECT_NAME = /^[A-Za-z_][\w-]*$/
-const MODES: InstanceMode[] = ['single', 'session', 'percall']
-
-/** `greeter.welcomeMessage`: an object method call (not a task, not an internal name). */
-export function isObjectCallName (name: string): boolean {
-  return name.indexOf('.') > 0 && name.charCodeAt(0) !== 64 /* @ */
-}
-
-/** Names the object service serves on the RPC channel. */
-export function isObjectRoute (name: string): boolean {
-  return isObjectCallName(name) || name.startsWith(OBJECT_ROUTE_PREFIX)
-}
+export const OBJECT_NAMESPACE = '@mesh/obj'
+const REF_CALL = `${OBJECT_NAMESPACE}/ref`
+const RELEASE_CALL = `${OBJECT_NAMESPACE}/release`
+const DESCRIBE_CALL = `${OBJECT_NAMESPACE}/describe`
 
 /** Any method, for proxies passed on (the object behind them checks). */
 const ANY = 'any'
 type Allowed = ReadonlySet<string> | typeof ANY
 /** A function reference exposes only being called. */
 const CALL_ONLY: ReadonlySet<string> = new Set([''])
-
-interface Exposed {
-  name: string
-  mode: InstanceMode
-  metadata: string[]
-  oneway: Set<string>
-  allow?: Set<string>
-  instance?: object
-  methods?: Set<string>
-  factory?: () => object
-  sessions: Map<string, { instance: object, methods: ReadonlySet<string> }>
-}
 
 interface ExportEntry {
   id: number
@@ -80,8 +54,11 @@ interface PeerExports {
 
 interface Held { peer: string, epoch: number, id: number }
 
-export interface ObjectServiceInit {
-  libp2p: Libp2p
+export interface ObjectServiceComponents {
+  peerId: PeerId
+  logger: ComponentLogger
+  /** libp2p's events: a peer's handles and sessions go when it disconnects. */
+  events: TypedEventTarget<Libp2pEvents>
   registry: Registry
   /** A call to `peer` over the node's RPC service. */
   call: (peer: PeerId, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
@@ -98,7 +75,7 @@ const noop = (): void => {}
  * generation of that peer's connection (to fail old proxies after it left).
  */
 export class ObjectService {
-  private readonly exposed = new Map<string, Exposed>()
+  private readonly exposed = new ExposedTable()
   /** Kept until the peer disconnects, so ids are never reused while it is connected. */
   private readonly exports = new Map<string, PeerExports>()
   private readonly epochs = new Map<string, number>()
@@ -109,17 +86,20 @@ export class ObjectService {
   private readonly finalizer = new FinalizationRegistry<Held>((held) => { this.queueRelease(held) })
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.dropPeer(evt.detail.toString()) }
 
-  constructor (private readonly init: ObjectServiceInit) {
-    this.selfId = init.libp2p.peerId.toString()
+  private readonly log: Logger
+
+  constructor (private readonly init: ObjectServiceComponents) {
+    this.selfId = init.peerId.toString()
+    this.log = init.logger.forComponent('mesh:objects')
   }
 
   start (): void {
-    this.init.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.init.events.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   stop (): void {
-    this.init.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
-    for (const e of this.exposed.values()) e.sessions.clear()
+    this.init.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.exposed.dropSessions()
     this.exports.clear()
     this.releaseQueue.clear()
   }
@@ -127,49 +107,23 @@ export class ObjectService {
   // ── exposing ──────────────────────────────────────────────────────────────
 
   expose (name: string, target: unknown, options: ExposeOptions = {}): void {
-    if (typeof name !== 'string' || !OBJECT_NAME.test(name)) throw new ConfigError(`object name "${String(name)}" must be letters, digits, _ or -, starting with a letter or _`)
-    if (this.exposed.has(name)) throw new ConfigError(`an object named "${name}" is already exposed here`)
-    const isFactory = typeof target === 'function'
-    if (!isFactory && (target === null || typeof target !== 'object')) throw new ConfigError(`expose("${name}"): give an object, a class or a factory function`)
-    const mode = options.instanceMode ?? (isFactory ? 'session' : 'single')
-    if (!MODES.includes(mode)) throw new ConfigError(`instanceMode must be one of ${MODES.join(', ')}, got "${String(mode)}"`)
-    const metadata = options.metadata ?? []
-    if (!Array.isArray(metadata) || !metadata.every(t => typeof t === 'string')) throw new ConfigError('metadata must be an array of strings')
-    const allow = options.methods !== undefined ? checkMethodList('methods', options.methods) : undefined
-    const oneway = options.oneway !== undefined ? checkMethodList('oneway', options.oneway) : new Set<string>()
-    const entry: Exposed = { name, mode, metadata: [...metadata], oneway, allow, sessions: new Map() }
-    if (mode === 'single') {
-      entry.instance = isFactory ? this.make(name, target as () => object) : target as object
-      entry.methods = allow ?? exposedMethods(entry.instance)
-    } else {
-      if (!isFactory) throw new ConfigError(`instanceMode "${mode}" needs a factory function or a class, not an object`)
-      const Class = target
-      entry.factory = isClass(Class) ? () => new Class() : target as () => object
-    }
-    for (const m of oneway) {
-      if (entry.methods !== undefined && !entry.methods.has(m)) throw new ConfigError(`oneway method "${m}" is not an exposed method of "${name}"`)
-    }
-    this.exposed.set(name, entry)
+    this.exposed.add(name, target, options)
     this.published()
   }
 
   unexpose (name: string): boolean {
-    const entry = this.exposed.get(name)
-    if (entry === undefined) return false
-    entry.sessions.clear()
-    this.exposed.delete(name)
-    this.published()
-    return true
+    const removed = this.exposed.remove(name)
+    if (removed) this.published()
+    return removed
   }
 
   /** What the registry advertises. */
   offer (): ObjectInfo[] {
-    return [...this.exposed.values()].map(e => ({ name: e.name, metadata: e.metadata }))
+    return this.exposed.offer()
   }
 
   stats (): ObjectStats {
-    let sessions = 0
-    for (const e of this.exposed.values()) sessions += e.sessions.size
+    const sessions = this.exposed.sessions
     let exported = 0
     let exportPeers = 0
     for (const t of this.exports.values()) {
@@ -180,49 +134,20 @@ export class ObjectService {
   }
 
   private published (): void {
-    this.init.registry.publishNow().catch((err: any) => { log('publish failed: %s', err.message) })
-  }
-
-  private make (name: string, factory: () => object): object {
-    const instance = factory()
-    if (instance === null || typeof instance !== 'object') throw new TaskFailedError(`the factory of "${name}" returned ${instance === null ? 'null' : typeof instance}, not an object`)
-    return instance
+    this.init.registry.publishNow().catch((err: any) => { this.log('publish failed: %s', err.message) })
   }
 
   // ── serving ───────────────────────────────────────────────────────────────
 
-  /** The route handler: a call that arrived from `from` (or this node itself). */
-  handle (call: IncomingCall, from: string): unknown {
-    const name = call.task
-    if (name.charCodeAt(0) === 64) return this.handleInternal(name, call.args, from)
-    const dot = name.indexOf('.')
-    return this.callNamed(name.slice(0, dot), name.slice(dot + 1), call.args, from)
+  /** The route of `<object>.<method>` calls that arrived from `from` (or this node itself). */
+  handleMethod (call: IncomingCall, from: string): unknown {
+    const object = objectOfMethod(call.task)
+    return this.callNamed(object, call.task.slice(object.length + 1), call.args, from)
   }
 
   private callNamed (objectName: string, method: string, args: unknown[], from: string): unknown {
-    const e = this.exposed.get(objectName)
-    if (e === undefined) {
-      throw new UnknownObjectError(`this node exposes no object "${objectName}"; it exposes ${[...this.exposed.keys()].join(', ') || 'nothing'}`)
-    }
-    let instance: object
-    let methods: ReadonlySet<string>
-    if (e.mode === 'single') {
-      instance = e.instance as object
-      methods = e.methods as Set<string>
-    } else if (e.mode === 'session') {
-      let session = e.sessions.get(from)
-      if (session === undefined) {
-        const made = this.make(e.name, e.factory as () => object)
-        session = { instance: made, methods: e.allow ?? exposedMethods(made) }
-        e.sessions.set(from, session)
-      }
-      instance = session.instance
-      methods = session.methods
-    } else {
-      instance = this.make(e.name, e.factory as () => object)
-      methods = e.allow ?? exposedMethods(instance)
-    }
-    return this.invoke(e.name, instance, methods, method, args, from, e.oneway.has(method))
+    const t = this.exposed.target(objectName, from)
+    return this.invoke(t.name, t.instance, t.methods, method, args, from, t.oneway.has(method))
   }
 
   private invoke (label: string, target: object, allow: Allowed, method: string, rawArgs: unknown[], from: string, oneway: boolean): unknown {
@@ -251,7 +176,9 @@ export class ObjectService {
     return this.exportValue(out, from)
   }
 
-  private handleInternal (name: string, args: unknown[], from: string): unknown {
+  /** The route of the object protocol's internal calls (`@mesh/obj/...`). */
+  handleInternal (call: IncomingCall, from: string): unknown {
+    const { task: name, args } = call
     switch (name) {
       case REF_CALL: {
         const id = args[0]
@@ -274,10 +201,7 @@ export class ObjectService {
         return released
       }
       case DESCRIBE_CALL: {
-        const e = this.exposed.get(args[0] as string)
-        if (e === undefined) throw new UnknownObjectError(`this node exposes no object "${String(args[0])}"`)
-        const d: ObjectDescription = { name: e.name, instanceMode: e.mode, metadata: e.metadata, oneway: [...e.oneway] }
-        return d
+        return this.exposed.describe(args[0] as string)
       }
       default:
         throw new UnknownMethodError(`unknown object protocol call "${name}"`)
@@ -399,7 +323,7 @@ export class ObjectService {
     try {
       await this.init.call(this.peerIdOf(peer), RELEASE_CALL, [ids], { timeout: DEFAULT_CALL_TIMEOUT_MS })
     } catch (err: any) {
-      log('release of %d handles at %s failed: %s', ids.length, peer, err.message)
+      this.log('release of %d handles at %s failed: %s', ids.length, peer, err.message)
     }
   }
 
@@ -422,7 +346,7 @@ export class ObjectService {
     this.peerIds.delete(peer)
     this.exports.delete(peer)
     this.releaseQueue.delete(peer)
-    for (const e of this.exposed.values()) e.sessions.delete(peer)
+    this.exposed.dropSessions(peer)
   }
 
   /** Run a local invocation as a promise, so sync throws become rejections. */
@@ -451,7 +375,7 @@ export class ObjectService {
   /** Every object in the mesh as the registry knows it, with all of `tags` if given. */
   find (tags: string | string[] = []): ObjectEntry[] {
     const want = typeof tags === 'string' ? [tags] : tags
-    const all: ObjectEntry[] = [...this.exposed.values()].map(e => ({ name: e.name, metadata: [...e.metadata], peerId: this.selfId }))
+    const all: ObjectEntry[] = this.exposed.entries().map(e => ({ ...e, peerId: this.selfId }))
     for (const record of this.init.registry.peers()) {
       for (const o of record.objects) all.push({ name: o.name, metadata: [...o.metadata], peerId: record.peerId })
     }
@@ -487,8 +411,7 @@ export class ObjectService {
 
   private async proxyFor<T> (name: string, peer: string, callTimeout: number, timeout: number): Promise<Remote<T>> {
     if (peer === this.selfId) {
-      const e = this.exposed.get(name)
-      const state = { released: false, label: `object ${name}`, oneway: new Set(e?.oneway ?? []) }
+      const state = { released: false, label: `object ${name}`, oneway: new Set(this.exposed.oneway(name)) }
       return makeProxy(false, state, this.guard((method, args) => this.callNamed(name, method, args, this.selfId)), async () => {}) as Remote<T>
     }
     const peerId = this.peerIdOf(peer)

@@ -1,273 +1,42 @@
-import { EventEmitter } from 'node:events'
-import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
-import { logger } from '@libp2p/logger'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
-import { decode, encode } from '../codec.js'
-import {
-  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_MAX_INBOUND_STREAMS,
-  REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL
-} from '../constants.js'
-import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
-import { openRecord, signRecord, type LoadInfo, type NodeRecord, type ObjectInfo, type TaskInfo } from './record.js'
-import { RelayTable, peek } from './relay.js'
+import type { LoadInfo, NodeRecord, ObjectInfo, TaskInfo } from './record.js'
 
-const log = logger('mesh:registry')
-
-/** What this node currently offers; read each time the record is re-signed. */
-export interface LocalOffer {
-  name: string
-  tasks: TaskInfo[]
-  objects: ObjectInfo[]
-  load: LoadInfo
+/** A part of what this node offers, read each time its record is re-signed. */
+export interface OfferPart {
+  tasks?: TaskInfo[]
+  objects?: ObjectInfo[]
+  /** Merged into the record's load hints. */
+  load?: Partial<LoadInfo>
 }
 
 export interface RegistryEvents {
-  /** A peer's record arrived, changed or went away. */
+  /** A peer's record arrived, changed or went away (record undefined). */
   change: [peerId: string, record: NodeRecord | undefined]
 }
 
+export type RegistryListener = (...args: RegistryEvents['change']) => void
+
 /**
- * The registry that replaces a name server. Every node signs a record of what
- * it serves and pushes it to each peer it connects to, on a long-lived stream;
- * it pushes again when the offer changes. Records are only accepted signed
- * by the key of the peer they describe, and with a growing seq. Each node
- * relays the records it accepts, unchanged, to its other neighbours, and
- * gives a new neighbour every record it holds (./relay.ts): the mesh need
- * not be fully connected, and one connection shows a client all of it. A
- * record goes away when its peer's connection closes (and the neighbour that
- * saw it close tells the others: a `lost` notice), or when it is not
- * refreshed in time.
+ * Where the mesh finds who serves what. Every caller (the facade, remote
+ * objects, work stealing, jobs) uses only this interface, so another
+ * implementation (a DHT for meshes beyond one LAN) slots in beside the LAN
+ * push one (src/registry/lan.ts) without touching them.
  */
-export class Registry extends EventEmitter<RegistryEvents> {
-  private readonly relay = new RelayTable()
-  private readonly pushStreams = new Map<string, Stream>()
-  private readonly opening = new Set<string>()
-  private seq = Date.now()
-  private current?: { record: NodeRecord, frame: Uint8Array }
-  private publishTimer?: NodeJS.Timeout
-  private refreshTimer?: NodeJS.Timeout
-  private running = false
-
-  constructor (
-    private readonly libp2p: Libp2p,
-    private readonly privateKey: PrivateKey,
-    private readonly localOffer: () => LocalOffer
-  ) {
-    super()
-  }
-
-  private readonly onConnect = (evt: CustomEvent<PeerId>): void => { void this.openPushStream(evt.detail) }
-  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => { this.forget(evt.detail.toString()) }
-
-  async start (): Promise<void> {
-    this.running = true
-    await this.libp2p.handle(REGISTRY_PROTOCOL, (stream, connection) => { this.receive(stream, connection) }, {
-      maxInboundStreams: REGISTRY_MAX_INBOUND_STREAMS,
-      maxOutboundStreams: REGISTRY_MAX_OUTBOUND_STREAMS
-    })
-    this.libp2p.addEventListener('peer:connect', this.onConnect)
-    this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
-    await this.sign()
-    this.refreshTimer = setInterval(() => {
-      this.expire()
-      void this.publishNow()
-    }, RECORD_REFRESH_MS)
-    this.refreshTimer.unref()
-  }
-
-  async stop (): Promise<void> {
-    this.running = false
-    clearInterval(this.refreshTimer)
-    clearTimeout(this.publishTimer)
-    this.libp2p.removeEventListener('peer:connect', this.onConnect)
-    this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
-    await this.libp2p.unhandle(REGISTRY_PROTOCOL).catch(() => {})
-    for (const stream of this.pushStreams.values()) stream.abort(new Error('node stopping'))
-    this.pushStreams.clear()
-    this.relay.clear()
-  }
-
+export interface Registry {
+  /** Add a part of this node's offer (tasks, objects, load): each is read when the record is signed. */
+  addOffer: (part: () => OfferPart) => void
+  /** The offer changed (load): publish soon; bursts coalesce. */
+  publish: () => void
+  /** The offer changed (tasks, objects, draining): re-sign and publish now. */
+  publishNow: () => Promise<void>
   /** This node's own current record. */
-  get self (): NodeRecord | undefined { return this.current?.record }
-
+  readonly self: NodeRecord | undefined
   /** Every peer's record (not this node's own). */
-  peers (): NodeRecord[] {
-    this.expire()
-    return [...this.relay.held.values()].map(h => h.record)
-  }
-
-  get (peerId: string): NodeRecord | undefined {
-    return this.relay.held.get(peerId)?.record
-  }
-
-  /** The offer changed (a task, an object, the load): push it soon. Coalesces bursts. */
-  publish (): void {
-    if (!this.running || this.publishTimer !== undefined) return
-    this.publishTimer = setTimeout(() => {
-      this.publishTimer = undefined
-      void this.publishNow()
-    }, LOAD_PUBLISH_DEBOUNCE_MS)
-  }
-
-  /** Re-sign and push to every peer now (used when tasks or objects change). */
-  async publishNow (): Promise<void> {
-    if (!this.running) return
-    await this.sign()
-    for (const [peer, stream] of this.pushStreams) this.sendCurrent(peer, stream)
-  }
-
-  private async sign (): Promise<void> {
-    const offer = this.localOffer()
-    const record: NodeRecord = {
-      peerId: this.libp2p.peerId.toString(),
-      name: offer.name,
-      seq: ++this.seq,
-      expires: Date.now() + RECORD_TTL_MS,
-      addrs: this.libp2p.getMultiaddrs().map(String),
-      tasks: offer.tasks,
-      objects: offer.objects,
-      load: offer.load
-    }
-    const signed = await signRecord(record, this.privateKey)
-    // Only the newest signature wins if signs overlap.
-    if (this.current === undefined || this.current.record.seq < record.seq) {
-      this.current = { record, frame: encodeFrame(encode(signed)) }
-    }
-  }
-
-  private sendCurrent (peer: string, stream: Stream): void {
-    if (this.current !== undefined) this.sendFrame(peer, stream, this.current.frame)
-  }
-
-  private sendFrame (peer: string, stream: Stream, frame: Uint8Array): void {
-    try {
-      stream.send(frame)
-    } catch (err: any) {
-      log('push to %s failed: %s', peer, err.message)
-      stream.abort(err)
-    }
-  }
-
-  private async openPushStream (peer: PeerId): Promise<void> {
-    const key = peer.toString()
-    if (!this.running || this.pushStreams.has(key) || this.opening.has(key)) return
-    this.opening.add(key)
-    try {
-      const stream = await this.libp2p.dialProtocol(peer, REGISTRY_PROTOCOL)
-      if (!this.running) { stream.abort(new Error('node stopping')); return }
-      this.pushStreams.set(key, stream)
-      stream.addEventListener('close', () => {
-        if (this.pushStreams.get(key) !== stream) return
-        this.pushStreams.delete(key)
-        // The connection it rode on closed but another may remain: reopen.
-        if (this.running && this.libp2p.getConnections(peer).length > 0) void this.openPushStream(peer)
-      })
-      this.sendCurrent(key, stream)
-      // Everything this node knows, so a new neighbour (a client) sees the whole mesh at once.
-      for (const h of this.relay.held.values()) if (h.record.peerId !== key && h.via !== key) this.sendFrame(key, stream, h.frame)
-    } catch (err: any) {
-      log('cannot open registry stream to %p: %s', peer, err.message)
-    } finally {
-      this.opening.delete(key)
-    }
-  }
-
-  private receive (stream: Stream, connection: Connection): void {
-    const from = connection.remotePeer.toString()
-    const decoder = new FrameDecoder(MAX_RECORD_BYTES)
-    stream.maxReadBufferLength = MAX_RECORD_BYTES * 2
-    // Records are verified one at a time, in order, so a slow verify cannot
-    // let an older record overtake a newer one.
-    let chain = Promise.resolve()
-    // A peer that stops writing will push nothing more: free the stream slot.
-    stream.addEventListener('remoteCloseWrite', () => { void chain.then(async () => { await stream.close() }).catch(() => {}) })
-    stream.addEventListener('message', (evt) => {
-      let frames: Uint8Array[]
-      try {
-        frames = decoder.push(evt.data)
-      } catch (err: any) {
-        log('bad registry stream from %s: %s', from, err.message)
-        stream.abort(err)
-        return
-      }
-      for (const frame of frames) {
-        chain = chain.then(async () => { await this.accept(from, frame) }).catch((err: any) => {
-          log('rejected record from %s: %s', from, err.message)
-        })
-      }
-    })
-  }
-
-  private async accept (from: string, frame: Uint8Array): Promise<void> {
-    const envelope = decode(frame)
-    const lost = (envelope as { lost?: unknown, seq?: unknown } | null)
-    if (typeof lost?.lost === 'string' && typeof lost.seq === 'number') { this.onLost(from, lost.lost, lost.seq); return }
-    const head = peek(envelope)
-    if (head === undefined) throw new Error('not a signed record')
-    if (head.peerId === this.libp2p.peerId.toString()) return
-    const why = this.relay.refuse(from, head.peerId, head.seq, frame.byteLength)
-    if (why === 'duplicate' || why === 'dropped') return
-    if (why !== undefined) throw new Error(why)
-    const record = await openRecord(envelope)
-    if (record.peerId !== head.peerId || record.seq !== head.seq) throw new Error('record changed while verified')
-    if (record.expires <= Date.now()) throw new Error('record already expired')
-    // Verifying took a while: a newer copy (from another neighbour) may have won.
-    if (this.relay.refuse(from, record.peerId, record.seq, frame.byteLength) !== undefined) return
-    // The peer may have disconnected while its record was being verified.
-    if (!this.connected(from)) return
-    // Held and forwarded as it arrived: the origin's bytes and signature, length-prefixed again.
-    const framed = encodeFrame(frame)
-    const forward = this.relay.hold(from, record, framed)
-    if (record.peerId !== from && forward && !this.connected(record.peerId)) this.learnAddrs(record)
-    this.emit('change', record.peerId, record)
-    if (forward) this.forward(framed, from, record.peerId)
-  }
-
-  private connected (peer: string): boolean {
-    return this.libp2p.getConnections().some(c => c.remotePeer.toString() === peer)
-  }
-
-  /** A relayed record's addresses go to the peer store, so a call to that peer can dial it. */
-  private learnAddrs (record: NodeRecord): void {
-    try {
-      const multiaddrs = record.addrs.map(a => multiaddr(a).decapsulateCode(CODE_P2P))
-      this.libp2p.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs }).catch(() => {})
-    } catch (err: any) {
-      log('bad addresses in the record of %s: %s', record.peerId, err.message)
-    }
-  }
-
-  /** Send `frame` to every neighbour but `from` and the record's origin. */
-  private forward (frame: Uint8Array, from: string, origin: string): void {
-    for (const [peer, stream] of this.pushStreams) {
-      if (peer !== from && peer !== origin) this.sendFrame(peer, stream, frame)
-    }
-  }
-
-  /** A neighbour lost its connection to `peer`: drop its record, unless newer or we are connected to it. */
-  private onLost (from: string, peer: string, seq: number): void {
-    const h = this.relay.held.get(peer)
-    if (h === undefined || h.record.seq > seq || this.connected(peer)) return
-    this.drop(peer, from)
-  }
-
-  /** Drop `peer`'s record and tell the neighbours (but `from`) it is lost. */
-  private drop (peer: string, from?: string): void {
-    const h = this.relay.drop(peer)
-    if (h === undefined) return
-    this.emit('change', peer, undefined)
-    const notice = encodeFrame(encode({ lost: peer, seq: h.record.seq }))
-    for (const [p, stream] of this.pushStreams) if (p !== from && p !== peer) this.sendFrame(p, stream, notice)
-  }
-
-  private forget (peer: string): void {
-    this.drop(peer)
-  }
-
-  private expire (): void {
-    for (const peer of this.relay.stale()) {
-      if (this.relay.drop(peer) !== undefined) this.emit('change', peer, undefined)
-    }
-  }
+  peers: () => NodeRecord[]
+  /** One peer's record. */
+  get: (peerId: string) => NodeRecord | undefined
+  /** Peers whose record lists `task`, in no order. */
+  providers: (task: string) => NodeRecord[]
+  on: (event: 'change', listener: RegistryListener) => this
+  off: (event: 'change', listener: RegistryListener) => this
+  once: (event: 'change', listener: RegistryListener) => this
 }

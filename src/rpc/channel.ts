@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { encodeFramed } from '../codec.js'
-import { BadFrameError, CancelledError, PeerGoneError, TimeoutError, errorFromWire, errorToWire } from '../errors.js'
+import { BadFrameError, CancelledError, FrameTooLargeError, PeerGoneError, TaskFailedError, TimeoutError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
 import { FrameDecoder, concatFrames } from './framing.js'
 import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
@@ -155,7 +155,7 @@ export class RpcChannel {
     } catch (err: any) {
       // A value msgpack cannot encode (a function, a symbol): fail that call only.
       if (message[0] === Kind.Result) {
-        this.send([Kind.Error, message[1], { code: 'TASK_FAILED', message: `result cannot be sent: ${err.message}` }])
+        this.send([Kind.Error, message[1], new TaskFailedError(`result cannot be sent: ${err.message}`).toWire()])
         return
       }
       if (message[0] === Kind.Request) {
@@ -165,7 +165,7 @@ export class RpcChannel {
       throw err
     }
     if (frame.byteLength - 4 > this.init.maxFrameBytes) {
-      const tooBig = { code: 'FRAME_TOO_LARGE', message: `a ${frame.byteLength}-byte frame is over the ${this.init.maxFrameBytes}-byte limit` }
+      const tooBig = new FrameTooLargeError(`a ${frame.byteLength}-byte frame is over the ${this.init.maxFrameBytes}-byte limit`).toWire()
       if (message[0] === Kind.Result) { this.send([Kind.Error, message[1], tooBig]); return }
       if (message[0] === Kind.Request) { this.settle(message[1])?.reject(errorFromWire(tooBig)); return }
     }
@@ -241,11 +241,11 @@ export class RpcChannel {
   private serve (id: number, task: string, args: unknown[], meta: CallMeta): void {
     const handler = this.init.handler
     if (handler === undefined) {
-      this.send([Kind.Error, id, { code: 'UNKNOWN_TASK', message: 'this stream does not serve calls' }])
+      this.send([Kind.Error, id, new UnknownTaskError('this stream does not serve calls').toWire()])
       return
     }
     if (this.serving.has(id)) {
-      this.send([Kind.Error, id, { code: 'BAD_FRAME', message: `request id ${id} is already in flight` }])
+      this.send([Kind.Error, id, new BadFrameError(`request id ${id} is already in flight`).toWire()])
       return
     }
     const controller = new LazyAbort()

@@ -1,12 +1,17 @@
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { logger } from '@libp2p/logger'
+import type { ComponentLogger, Connection, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { RPC_MAX_INBOUND_STREAMS, RPC_MAX_OUTBOUND_STREAMS, RPC_PROTOCOL } from '../constants.js'
 import { BusyError, PeerGoneError } from '../errors.js'
 import { RpcChannel, type CallOptions, type IncomingCall } from './channel.js'
 import type { LeaseOptions } from './lease.js'
 import type { ArgumentLimits } from '../security/wire.js'
 
-const log = logger('mesh:rpc')
+/** The libp2p components the RPC service uses. */
+export interface RpcComponents {
+  logger: ComponentLogger
+  registrar: Registrar
+  connectionManager: ConnectionManager
+}
 
 /** What the node does with a call that arrived from `peer`. */
 export type Dispatcher = (peer: PeerId, call: IncomingCall) => unknown
@@ -32,18 +37,21 @@ export class RpcService {
   private readonly outbound = new Map<string, Promise<RpcChannel>>()
   private readonly inbound = new Set<RpcChannel>()
   private readonly inFlight = new Map<string, number>()
+  private readonly log: Logger
 
-  constructor (private readonly libp2p: Libp2p, private readonly init: RpcServiceInit) {}
+  constructor (private readonly components: RpcComponents, private readonly init: RpcServiceInit) {
+    this.log = components.logger.forComponent('mesh:rpc')
+  }
 
   async start (): Promise<void> {
-    await this.libp2p.handle(RPC_PROTOCOL, (stream, connection) => { this.accept(stream, connection) }, {
+    await this.components.registrar.handle(RPC_PROTOCOL, (stream, connection) => { this.accept(stream, connection) }, {
       maxInboundStreams: RPC_MAX_INBOUND_STREAMS,
       maxOutboundStreams: RPC_MAX_OUTBOUND_STREAMS
     })
   }
 
   async stop (): Promise<void> {
-    await this.libp2p.unhandle(RPC_PROTOCOL).catch(() => {})
+    await this.components.registrar.unhandle(RPC_PROTOCOL).catch(() => {})
     for (const channel of this.inbound) channel.stream.abort(new Error('node stopping'))
     for (const pending of this.outbound.values()) {
       pending.then((channel) => { channel.stream.abort(new Error('node stopping')) }, () => {})
@@ -69,7 +77,7 @@ export class RpcService {
     }
     pending = (async () => {
       try {
-        const stream = await this.libp2p.dialProtocol(peer, RPC_PROTOCOL, { signal })
+        const stream = await this.components.connectionManager.openStream(peer, RPC_PROTOCOL, { signal })
         return new RpcChannel(stream, {
           maxFrameBytes: this.init.maxFrameBytes,
           argLimits: this.init.argLimits,
@@ -98,7 +106,7 @@ export class RpcService {
       onLeaseLapsed: () => { this.leaseLapsed(peer) }
     })
     this.inbound.add(channel)
-    log('serving calls from %p', peer)
+    this.log('serving calls from %p', peer)
   }
 
   /**
@@ -107,8 +115,8 @@ export class RpcService {
    * hangs dialing it) until it comes back and reconnects.
    */
   private leaseLapsed (peer: PeerId): void {
-    log('lease of %p lapsed: closing its connections', peer)
-    for (const connection of this.libp2p.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
+    this.log('lease of %p lapsed: closing its connections', peer)
+    for (const connection of this.components.connectionManager.getConnections(peer)) connection.abort(new PeerGoneError('lease lapsed'))
   }
 
   private dispatch (peer: PeerId, call: IncomingCall): unknown {

@@ -1,0 +1,321 @@
+import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
+import type { ComponentLogger, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { NotRunningError } from '../errors.js'
+import { checkExecutionOptions, type MeshLimits } from '../execution/limits.js'
+import { RoutingTable } from '../execution/routes.js'
+import { ExecutionService } from '../execution/service.js'
+import { Caller, type MeshCallOptions } from '../jobs/caller.js'
+import type { Job, SubmitOptions } from '../jobs/job.js'
+import { ObjectService, OBJECT_NAMESPACE } from '../objects/service.js'
+import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
+import { LanRegistry } from '../registry/lan.js'
+import type { NodeRecord } from '../registry/record.js'
+import type { Registry } from '../registry/registry.js'
+import type { LeaseOptions } from '../rpc/lease.js'
+import { RpcService } from '../rpc/service.js'
+import type { StealOptions, StealService } from '../scheduler/steal.js'
+import { parseAllowList } from '../security/allow.js'
+import { CallGuard } from '../security/guard.js'
+import type { ServeSpec } from '../tasks/loader.js'
+
+/** What `meshService(init)` and `createMeshNode(options)` take about the mesh itself (not the transport). */
+export interface MeshServiceInit {
+  /** Tasks to serve: built-in names, module paths, or a map of definitions. */
+  serve?: ServeSpec
+  /** A human name shown in `mesh ls` and `mesh peers`; defaults to the host name and pid. */
+  name?: string
+  /** Worker threads for CPU-heavy tasks; default: cores − 1 (at least 1). */
+  workers?: number
+  limits?: Partial<MeshLimits>
+  /** Work stealing of split jobs: chunk count, split threshold, throttle (docs/work-stealing.md). */
+  steal?: StealOptions
+  /** Lease heartbeats and watching on RPC channels (docs/reliability.md); false turns them off. */
+  lease?: LeaseOptions | false
+  /** Hard limit on one pool task's run time here, in ms: its worker thread is terminated. Default: none. */
+  taskTimeLimit?: number
+  /** Calls that may wait for a worker beyond those running before callers are answered BUSY; default 64 per worker. */
+  maxQueue?: number
+  /** How long drain() waits for held calls by default, in ms. */
+  drainTimeout?: number
+  /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
+  allow?: string[]
+}
+
+/** The libp2p components the mesh service uses (each part gets only its share). */
+export interface MeshComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  metrics?: Metrics
+}
+
+export interface PeerInfo {
+  peerId: string
+  name?: string
+  addrs: string[]
+  tasks: string[]
+  objects: string[]
+  load?: NodeRecord['load']
+}
+
+export interface MeshNodeEvents {
+  'peer:join': [record: NodeRecord]
+  'peer:update': [record: NodeRecord]
+  'peer:leave': [peerId: string]
+  /** This node began or finished running a call for a peer (or itself). */
+  'task:start': [task: string, from: string]
+  'task:done': [task: string, from: string, error?: Error]
+  /** A one-way method of an exposed object (or a handle) failed; its caller was not waiting. */
+  'object:error': [object: string, method: string, from: string, error: Error]
+}
+
+/**
+ * The mesh as a libp2p service: `services: { mesh: meshService({ serve }) }`.
+ * It wires its parts (registry, RPC, execution, objects, caller) in
+ * dependency order, each with only the components it needs, and starts and
+ * stops with libp2p. Peer discovery is the node's own: it never assumes mDNS.
+ */
+export class MeshService extends EventEmitter<MeshNodeEvents> implements Startable {
+  readonly [Symbol.toStringTag] = 'mesh'
+  readonly [serviceCapabilities]: string[] = ['@mesh/compute']
+  /** Mesh dials peers by id (calls, record pushes after a reconnect): identify keeps their addresses and protocols. */
+  readonly [serviceDependencies]: string[] = ['@libp2p/identify']
+  readonly name: string
+  readonly limits: MeshLimits
+  readonly registry: Registry
+  private readonly lan: LanRegistry
+  private readonly rpc: RpcService
+  private readonly execution: ExecutionService
+  private readonly objects: ObjectService
+  private readonly caller: Caller
+  private readonly log: Logger
+  private running = false
+  private halted = false
+  /** Peers whose record has arrived, to tell a join from an update. */
+  private readonly seen = new Set<string>()
+
+  constructor (private readonly components: MeshComponents, init: MeshServiceInit = {}) {
+    super()
+    this.limits = checkExecutionOptions(init)
+    const guard = new CallGuard({
+      allow: init.allow !== undefined ? parseAllowList(init.allow, 'allow') : undefined,
+      rateLimitPerSecond: this.limits.rateLimitPerSecond,
+      rateLimitBurst: this.limits.rateLimitBurst
+    })
+    this.name = init.name ?? `${hostname()}-${process.pid}`
+    this.log = components.logger.forComponent('mesh:node')
+    const peerId = components.peerId.toString()
+    const routes = new RoutingTable()
+    this.lan = new LanRegistry(components, this.name)
+    const registry: Registry = this.registry = this.lan
+    this.rpc = new RpcService(components, {
+      maxFrameBytes: this.limits.maxFrameBytes,
+      maxInFlightPerPeer: this.limits.maxInFlightPerPeer,
+      lease: init.lease,
+      admit: (peer) => { guard.admit(peer.toString()) },
+      argLimits: { maxArgBytes: this.limits.maxArgBytes, maxBigIntBits: this.limits.maxBigIntBits },
+      dispatch: (peer, call) => routes.route(call, peer.toString())
+    })
+    const call = this.rpc.call.bind(this.rpc)
+    this.execution = new ExecutionService({
+      peerId,
+      logger: components.logger,
+      registry,
+      routes,
+      call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
+      onTask: (task, from, done, error) => { if (done) this.emit('task:done', task, from, error); else this.emit('task:start', task, from) }
+    }, { ...init, limits: this.limits })
+    this.objects = new ObjectService({
+      peerId: components.peerId,
+      logger: components.logger,
+      events: components.events,
+      registry,
+      call,
+      running: () => this.running,
+      onError: (object, method, from, error) => { this.emit('object:error', object, method, from, error) }
+    })
+    routes.handle('method', (c, from) => this.objects.handleMethod(c, from))
+    routes.handleInternal(OBJECT_NAMESPACE, (c, from) => this.objects.handleInternal(c, from))
+    registry.addOffer(() => ({ objects: this.objects.offer() }))
+    this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
+    registry.on('change', this.onRecord)
+  }
+
+  private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {
+    if (record === undefined) {
+      this.seen.delete(peer)
+      this.emit('peer:leave', peer)
+    } else if (this.seen.has(peer)) {
+      this.emit('peer:update', record)
+    } else {
+      this.seen.add(peer)
+      this.emit('peer:join', record)
+    }
+  }
+
+  async start (): Promise<void> {
+    await this.execution.start()
+    this.objects.start()
+    await this.rpc.start()
+    await this.lan.start()
+    this.running = true
+    this.halted = false
+  }
+
+  /** The node listens now: publish a record with its addresses. */
+  async afterStart (): Promise<void> {
+    await this.registry.publishNow()
+    this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
+  }
+
+  /** Stop the mesh protocols (before libp2p closes the connections). Idempotent. */
+  async beforeStop (): Promise<void> {
+    this.running = false
+    if (this.halted) return
+    this.halted = true
+    this.execution.halt()
+    this.objects.stop()
+    await this.rpc.stop()
+    await this.lan.stop()
+  }
+
+  async stop (): Promise<void> {
+    await this.beforeStop()
+    await this.execution.stop()
+  }
+
+  get peerId (): string { return this.components.peerId.toString() }
+
+  /** The addresses peers can dial, each ending in /p2p/<peer id>. */
+  get addresses (): string[] { return this.components.addressManager.getAddresses().map(String) }
+
+  /** Names of the tasks this node serves. */
+  get served (): string[] { return this.execution.served }
+
+  get workers (): number { return this.execution.workers }
+
+  /** Work stealing of split jobs; present when the node serves a splittable task on a worker pool. */
+  get steal (): StealService | undefined { return this.execution.steal }
+
+  /** Run `task` somewhere in the mesh: `await mesh.call('factorial', 20000n)`. */
+  async call<T = unknown> (task: string, ...args: unknown[]): Promise<T> {
+    return this.callWith<T>(task, args)
+  }
+
+  /** `call` with options: timeout, retries, cancellation signal, progress. The simple form of submit(). */
+  async callWith<T = unknown> (task: string, args: unknown[], options: MeshCallOptions = {}): Promise<T> {
+    return this.submit<T>(task, args, options).result()
+  }
+
+  /**
+   * Run `task` somewhere in the mesh and get a handle on it: status, progress
+   * events, result, cancel. Retries on other providers when a call is refused
+   * or its provider dies or hangs (see docs/reliability.md).
+   */
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.caller.submit<T>(task, args, options)
+  }
+
+  /**
+   * Stop taking new work: withdraw this node's tasks from its registry
+   * record (callers go elsewhere; calls still arriving are refused as
+   * retryable NOT_RUNNING) and wait up to `timeout` ms for the calls it
+   * holds. Resolves true if they all finished; stop() then hands back any
+   * left (their callers re-dispatch them).
+   */
+  async drain (options: { timeout?: number } = {}): Promise<boolean> {
+    return this.execution.drain(options.timeout)
+  }
+
+  get draining (): boolean { return this.execution.draining }
+
+  /** Calls this node holds for callers (admitted and not finished). */
+  get holding (): number { return this.execution.holding }
+
+  /** Peers (and this node) serving `task` (or, for `object.method`, exposing the object), least loaded first. */
+  providers (task: string): string[] { return this.caller.providers(task) }
+
+  /** Wait until some node serves `task`; resolves with the least loaded provider's peer id. */
+  async waitForProvider (task: string, options: MeshCallOptions = {}): Promise<string> { return this.caller.waitForProvider(task, options) }
+
+  /** Wait until at least `count` peers' records are known. */
+  async waitForPeers (count: number, timeout?: number): Promise<void> { return this.caller.waitForPeers(count, timeout) }
+
+  /** The registry as this node sees it: every record, its own first when it offers anything. */
+  records (): NodeRecord[] {
+    const self = this.registry.self
+    const own = self !== undefined && (self.tasks.length > 0 || self.objects.length > 0) ? [{ ...self, load: this.execution.load() }] : []
+    return [...own, ...this.registry.peers()]
+  }
+
+  /** The peers this node is connected to, with what their records say. */
+  peers (): PeerInfo[] {
+    const byPeer = new Map<string, PeerInfo>()
+    for (const connection of this.components.connectionManager.getConnections()) {
+      const id = connection.remotePeer.toString()
+      const info = byPeer.get(id) ?? { peerId: id, addrs: [], tasks: [], objects: [] }
+      info.addrs.push(connection.remoteAddr.toString())
+      byPeer.set(id, info)
+    }
+    for (const info of byPeer.values()) {
+      const record = this.registry.get(info.peerId)
+      if (record === undefined) continue
+      info.name = record.name
+      info.addrs = [...new Set([...record.addrs, ...info.addrs])]
+      info.tasks = record.tasks.map(t => t.name)
+      info.objects = record.objects.map(o => o.name)
+      info.load = record.load
+    }
+    return [...byPeer.values()]
+  }
+
+  /**
+   * Expose `target` to the mesh under `name`: an object (instance mode
+   * `single`), or a class or factory `() => object` (`session`, `percall`).
+   * Only its public methods are callable (see docs/objects.md). The registry
+   * advertises it with `metadata` at once.
+   */
+  expose (name: string, target: object | (() => object), options: ExposeOptions = {}): void {
+    this.objects.expose(name, target, options)
+  }
+
+  /** Stop exposing `name`; its sessions are dropped. False if it was not exposed. */
+  unexpose (name: string): boolean { return this.objects.unexpose(name) }
+
+  /** A typed proxy to the object `name`, wherever in the mesh it is exposed: `await (await mesh.lookup<Greeter>('greeter')).welcomeMessage('John')`. */
+  async lookup<T = Record<string, (...args: any[]) => any>> (name: string, options: LookupOptions = {}): Promise<Remote<T>> {
+    return this.objects.lookup<T>(name, options)
+  }
+
+  /** Proxies to every object tagged with all of `tags`; waits (up to the timeout) for at least one. */
+  async lookupByMetadata<T = Record<string, (...args: any[]) => any>> (tags: string | string[], options: LookupOptions = {}): Promise<Array<Remote<T>>> {
+    return this.objects.lookupByMetadata<T>(tags, options)
+  }
+
+  /** The objects the mesh exposes now (this node's and its peers'), with all of `tags` if given. */
+  findObjects (tags?: string | string[]): ObjectEntry[] { return this.objects.find(tags) }
+
+  /** Counts of exposed objects, sessions and handles lent to peers. */
+  objectStats (): ObjectStats { return this.objects.stats() }
+}
+
+/**
+ * The mesh as a service of your own libp2p node:
+ * `createLibp2p({ …, services: { identify: identify(), mesh: meshService({ serve: { add } }) } })`,
+ * then `libp2p.services.mesh.call('add', 1, 2)`. Bad options throw BAD_CONFIG here, before libp2p starts.
+ */
+export function meshService (init: MeshServiceInit = {}): (components: MeshComponents) => MeshService {
+  checkExecutionOptions(init)
+  if (init.allow !== undefined) parseAllowList(init.allow, 'allow')
+  return (components) => new MeshService(components, init)
+}

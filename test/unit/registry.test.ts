@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { createTransport } from '../../src/node/libp2p.js'
+import { LanRegistry, type LanRegistryComponents } from '../../src/registry/lan.js'
+import type { NodeRecord } from '../../src/registry/record.js'
+import type { Registry } from '../../src/registry/registry.js'
+
+/** The registry's components, taken from a bare libp2p node's public API: a service can be built alone. */
+function componentsOf (libp2p: Libp2p, privateKey: PrivateKey): LanRegistryComponents {
+  return {
+    peerId: libp2p.peerId,
+    privateKey,
+    logger: defaultLogger(),
+    events: libp2p,
+    registrar: { handle: libp2p.handle.bind(libp2p), unhandle: libp2p.unhandle.bind(libp2p) } as any,
+    connectionManager: {
+      openStream: async (peer: any, protocol: string, options: any) => libp2p.dialProtocol(peer, protocol, options),
+      getConnections: (peer?: any) => libp2p.getConnections(peer)
+    } as any,
+    addressManager: { getAddresses: () => libp2p.getMultiaddrs() } as any,
+    peerStore: libp2p.peerStore
+  }
+}
+
+async function registryNode (name: string): Promise<{ libp2p: Libp2p, registry: LanRegistry, offer: { tasks: string[] } }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const libp2p = await createTransport({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+  const registry = new LanRegistry(componentsOf(libp2p, privateKey), name)
+  const offer = { tasks: [] as string[] }
+  registry.addOffer(() => ({ tasks: offer.tasks.map(t => ({ name: t, args: '' })), load: { running: 0, queued: 0, workers: 2 } }))
+  registry.addOffer(() => ({ objects: [{ name: 'greeter', metadata: ['demo'] }], load: { queued: 1 } }))
+  await registry.start()
+  await libp2p.start()
+  return { libp2p, registry, offer }
+}
+
+/** The next change event of `registry` that `ok` accepts. */
+async function change (registry: Registry, ok: (peer: string, record: NodeRecord | undefined) => boolean): Promise<[string, NodeRecord | undefined]> {
+  return new Promise((resolve) => {
+    const listener = (peer: string, record: NodeRecord | undefined): void => {
+      if (!ok(peer, record)) return
+      registry.off('change', listener)
+      resolve([peer, record])
+    }
+    registry.on('change', listener)
+  })
+}
+
+describe('LAN registry', function () {
+  const nodes: Array<{ libp2p: Libp2p, registry: LanRegistry }> = []
+  afterEach(async function () {
+    for (const n of nodes.splice(0)) {
+      await n.registry.stop()
+      await n.libp2p.stop()
+    }
+  })
+
+  it('exchanges signed records on connect, merging every offer part', async function () {
+    const a = await registryNode('a')
+    const b = await registryNode('b')
+    nodes.push(a, b)
+    a.offer.tasks = ['add']
+    await a.registry.publishNow()
+    const seen = change(b.registry, (_, r) => r !== undefined)
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+    const [peer, record] = await seen
+    assert.equal(peer, a.libp2p.peerId.toString())
+    assert.equal(record?.name, 'a')
+    assert.deepEqual(record?.tasks.map(t => t.name), ['add'])
+    assert.deepEqual(record?.objects, [{ name: 'greeter', metadata: ['demo'] }])
+    assert.deepEqual(record?.load, { running: 0, queued: 1, workers: 2 })
+    assert.deepEqual(record?.addrs, a.libp2p.getMultiaddrs().map(String))
+    assert.deepEqual(b.registry.providers('add').map(r => r.peerId), [peer])
+    assert.deepEqual(b.registry.providers('matmul'), [])
+    assert.equal(b.registry.get(peer)?.seq, a.registry.self?.seq)
+  })
+
+  it('pushes a changed offer to connected peers, with a growing seq', async function () {
+    const a = await registryNode('a')
+    const b = await registryNode('b')
+    nodes.push(a, b)
+    const first = change(b.registry, (_, r) => r !== undefined)
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+    const [, before] = await first
+    assert.deepEqual(before?.tasks, [])
+    const updated = change(b.registry, (_, r) => r?.tasks.length === 1)
+    a.offer.tasks = ['factorial']
+    await a.registry.publishNow()
+    const [, after] = await updated
+    assert.equal(after?.tasks[0].name, 'factorial')
+    assert.ok((after?.seq ?? 0) > (before?.seq ?? 0))
+  })
+
+  it('drops a peer\'s record when its connection closes', async function () {
+    const a = await registryNode('a')
+    const b = await registryNode('b')
+    nodes.push(a, b)
+    const joined = change(b.registry, (_, r) => r !== undefined)
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+    await joined
+    const left = change(b.registry, (_, r) => r === undefined)
+    await b.libp2p.hangUp(a.libp2p.peerId)
+    assert.equal((await left)[0], a.libp2p.peerId.toString())
+    assert.deepEqual(b.registry.peers(), [])
+  })
+})
