@@ -267,6 +267,8 @@ export const DIAL_MAX_PEERS = 1_024
  * a full mesh of 50 (each costs tens of ms of CPU).
  */
 export const DIAL_TARGET_PEERS = 8
+/** A dial (TCP, Noise, Yamux) or inbound upgrade may take this long: 3× libp2p's 10 s, for loaded machines; a dead peer fails at once (refused or unreachable). */
+export const DIAL_TIMEOUT_MS = 30_000
 /**
  * Record relaying (src/registry/relay.ts). A relayed record not refreshed
  * within RELAYED_RECORD_TTL_MS (three refreshes) is dropped: the bound on how

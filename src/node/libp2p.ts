@@ -7,6 +7,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { DIAL_TIMEOUT_MS } from '../constants.js'
 import { lanDiscovery } from '../discovery/mdns.js'
 import { joinChunks } from './coalesce.js'
 import type { MeshComponents, MeshService } from './mesh-service.js'
@@ -49,6 +50,11 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
     // peer's connection closes by itself; a hung one lapses its RPC lease.
     connectionMonitor: { enabled: false },
     connectionManager: {
+      // libp2p's 10 s for a dial and for an inbound upgrade: a node starting
+      // among dozens on two busy cores took longer for a Noise handshake, and
+      // the aborted attempt was only retried (and aborted) again.
+      dialTimeout: DIAL_TIMEOUT_MS,
+      inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']

@@ -17,8 +17,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { createMeshNode } from '../../src/index.js'
 
 const LOAD_LOOPS = 8
-/** A call to one chosen provider: how long before it counts as not (yet) callable and is tried again. */
-const PROBE_CALL_TIMEOUT_MS = 3_000
+/** A call to one chosen provider, dial included: shorter, and a slow handshake on a loaded machine was aborted and restarted for ever. */
+const PROBE_CALL_TIMEOUT_MS = 20_000
 
 const argv = process.argv.slice(2)
 const listen: string[] = []
@@ -37,19 +37,39 @@ const rpc = (node as unknown as { rpc: { call: (peer: ReturnType<typeof peerIdFr
 
 const callable = new Set<string>()
 const trying = new Set<string>()
+/**
+ * First calls (each a dial and a Noise handshake) at most this many at
+ * once: 50 handshakes at once on a loaded 2-core machine all ran past the
+ * 10 s dial timeout and were retried, a storm the probe made itself.
+ */
+const MAX_PROBES = 8
+let probing = 0
+const waiting: Array<() => void> = []
+async function slot (): Promise<void> {
+  while (probing >= MAX_PROBES) await new Promise<void>(resolve => { waiting.push(resolve) })
+  probing++
+}
+function release (): void {
+  probing--
+  waiting.shift()?.()
+}
 async function probe (peer: string): Promise<void> {
   if (callable.has(peer) || trying.has(peer)) return
   trying.add(peer)
   try {
     while (node.registry.get(peer) !== undefined && !callable.has(peer)) {
+      await slot()
       try {
         if (await rpc.call(peerIdFromString(peer), 'add', [2, 3], { timeout: PROBE_CALL_TIMEOUT_MS }) === 5) {
           callable.add(peer)
           say({ event: 'callable', peer, at: Date.now() })
         }
       } catch {
+        release()
         await new Promise(resolve => setTimeout(resolve, 100))
+        continue
       }
+      release()
     }
   } finally {
     trying.delete(peer)
