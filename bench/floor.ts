@@ -4,6 +4,7 @@ import { FrameDecoder, encodeFrame } from '../src/rpc/framing.js'
 import { Kind, isMessage, type Message } from '../src/rpc/messages.js'
 import { DEFAULT_MAX_FRAME_BYTES } from '../src/constants.js'
 import { add, factorial } from '../src/tasks/builtins.js'
+import bulkTasks from './bulk-tasks.js'
 
 /**
  * The floor: plain Node TCP request/response with mesh's own framing (4-byte
@@ -43,13 +44,19 @@ class FramedSocket {
   }
 }
 
-/** Serve add and factorial (inline, no worker) on 127.0.0.1; resolves with the port. */
+const FLOOR_TASKS: Record<string, (...args: any[]) => unknown> = {
+  add: add.run,
+  factorial: factorial.run,
+  ...Object.fromEntries(Object.entries(bulkTasks).map(([name, t]) => [name, t.run]))
+}
+
+/** Serve add, factorial and the bulk tasks (inline, no worker) on 127.0.0.1; resolves with the port. */
 export async function startFloorServer (): Promise<{ port: number, server: Server }> {
   const server = createServer((socket) => {
     const peer: FramedSocket = new FramedSocket(socket, (m) => {
       if (m[0] !== Kind.Request) return
-      const run = m[2] === 'add' ? add.run : factorial.run
-      peer.send([Kind.Result, m[1], run(...m[3])])
+      const run = FLOOR_TASKS[m[2]]
+      if (run !== undefined) peer.send([Kind.Result, m[1], run(...m[3])])
     })
     socket.on('error', () => {})
   })

@@ -1,6 +1,7 @@
 import { loadavg, cpus } from 'node:os'
 import { networkInterfaces } from 'node:os'
 import { createMeshNode, type MeshNode } from '../src/index.js'
+import { bulkRows } from './bulk.js'
 import { coldCli, coldFloor } from './cold.js'
 import { FloorClient, startFloorServer } from './floor.js'
 import { FLOOR_SERVER, spawnMeshNode, spawnReady } from './procs.js'
@@ -108,6 +109,7 @@ async function main (): Promise<void> {
   rows.push(...await cold(cross.provider.ready.addresses, cross.floorPort))
   await cross.provider.stop()
   await cross.stopFloor()
+  rows.push(...await bulkRows(progress, withMdns ? [] : ['--no-mdns']))
   rows.push(...await startup())
   rows.push(...await inProcess())
   const loadAfter = loadavg()

@@ -59,7 +59,7 @@ export const LOAD_PUBLISH_DEBOUNCE_MS = 100
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
 
 /*
- * Work stealing (src/scheduler/steal.ts, docs/work-stealing.md).
+ * Work stealing (src/stealing/, docs/work-stealing.md).
  */
 
 /**
@@ -73,8 +73,14 @@ export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
  */
 export const FACTORIAL_SPLIT_THRESHOLD = Number.MAX_SAFE_INTEGER
 
-/** matmul is split from this many multiply-adds up (400³ ≈ 30–60 ms on one core): smaller calls run whole. */
-export const MATMUL_SPLIT_THRESHOLD = 64_000_000
+/**
+ * matmul is split from this many multiply-adds up (800³: ~70 ms on one core
+ * at 15 GFLOP/s): smaller calls run whole. At 400³ (~8 ms of compute) a
+ * split paid an offer, a steal round trip and the result's trip through the
+ * owner for a few ms of work: a small job on 2 nodes must not be slower
+ * than on 1.
+ */
+export const MATMUL_SPLIT_THRESHOLD = 512_000_000
 
 /**
  * Chunks per node serving the task (the owner and its peers): enough that
@@ -83,6 +89,15 @@ export const MATMUL_SPLIT_THRESHOLD = 64_000_000
  * stays small.
  */
 export const STEAL_CHUNKS_PER_NODE = 8
+
+/**
+ * decimal(x) splits from this many bits of x (~1.26 million digits; V8 takes
+ * ~0.5 s to print such a number): below it one node converts faster than a
+ * split pays its extra divisions and transfers.
+ */
+export const DECIMAL_SPLIT_BITS = 2 ** 22
+/** decimal(x) splits into at most this many digit blocks (each repeats a division of about x's size). */
+export const DECIMAL_MAX_BLOCKS = 8
 
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
@@ -98,6 +113,14 @@ export const STEAL_ROUND_TRIP_MS = 2
 
 /** An idle node with nothing to steal looks again this often while some peer advertises stealable work. */
 export const STEAL_RETRY_MS = 50
+
+/**
+ * An owner that splits a job tells the peers serving the task at once
+ * (`@mesh/offer`); a thief treats the owner as loaded for this long, or until
+ * a steal from it is refused, even before the owner's registry record (pushed
+ * with a 100 ms debounce) arrives.
+ */
+export const STEAL_OFFER_MS = 2_000
 
 /** A victim that refused a steal is left alone this long (unless its record changes). */
 export const STEAL_REFUSED_BACKOFF_MS = 200
@@ -285,3 +308,103 @@ export const MAX_RECORDS = 4_096
 export const MAX_RECORDS_PER_NEIGHBOUR = 512
 export const MAX_RELAYED_RECORD_BYTES = 16 * 1024
 export const RELAY_LOAD_INTERVAL_MS = 1_000
+/*
+ * Detached jobs and their journal (src/results/, src/store/, docs/results.md).
+ */
+
+/** Results of detached jobs are kept this long after they finish (Celery's result_expires default), then swept. */
+export const DEFAULT_RESULT_TTL_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Most bytes of finished results one node keeps; the oldest go first (and
+ * read as EXPIRED). 256 MiB holds ~600 factorial(200000) results or millions
+ * of small ones, and fits any disk this runs on.
+ */
+export const DEFAULT_RESULT_STORE_MAX_BYTES = 256 * 1024 * 1024
+
+/**
+ * An expired result's row (~200 bytes, no payload) is kept this long more,
+ * so asking for it says EXPIRED rather than UNKNOWN_JOB for a day.
+ */
+export const EXPIRED_KEPT_MS = 24 * 60 * 60 * 1000
+
+/** The sweep of expired results runs this often at most (and at least every ttl/10, so short test TTLs are honoured). */
+export const RESULT_SWEEP_MAX_MS = 60_000
+export const RESULT_SWEEP_MIN_MS = 50
+
+/**
+ * A detached job's own time limit when the submitter gives none. Nobody is
+ * waiting, so the 30 s call default is too short; an hour bounds a stuck job.
+ */
+export const DEFAULT_DETACHED_TIMEOUT_MS = 60 * 60 * 1000
+
+/** Random bits in a job id: unguessable (≥ 128), like a UUIDv4's 122 but more. */
+export const JOB_ID_RANDOM_BYTES = 16
+/** Bytes of each holder hint in a job id (a hash prefix of the holder's peer id): enough to find it among thousands of peers, few false hits. */
+export const JOB_ID_HINT_BYTES = 4
+
+/** The journal's file in the data dir, its SQLite application_id ("mesh" in ASCII) and schema version. */
+export const JOURNAL_FILE = 'jobs.sqlite'
+export const JOURNAL_APPLICATION_ID = 0x6d657368
+export const JOURNAL_SCHEMA_VERSION = 1
+
+/** Internal calls (asking a holder, replicating) wait this long for an answer. */
+export const RESULT_CALL_TIMEOUT_MS = 5_000
+
+/** `mesh jobs` and `node.jobs()` list at most this many per node asked. */
+export const DEFAULT_JOBS_LIST_LIMIT = 100
+
+/*
+ * Workflows: chains, groups, chords, map (src/workflows/, docs/workflows.md).
+ */
+
+/**
+ * Longest chain accepted. Each hop keeps its call to the next hop open until
+ * the chain ends (so a dead hop is noticed at once, as PEER_GONE), which
+ * holds one call per step along the path: 256 is far past any real
+ * pipeline, and well inside the per-peer in-flight limit.
+ */
+export const DEFAULT_MAX_CHAIN_STEPS = 256
+
+/** Most signatures in one workflow (all its groups, chords and chains): a bound on what one submit can fan out. */
+export const DEFAULT_MAX_WORKFLOW_SIGNATURES = 100_000
+
+/**
+ * Before anything runs, a workflow waits this long for a provider of each
+ * task it names once peers are known: a task nobody serves then fails the
+ * whole workflow with UNKNOWN_TASK naming the step, instead of failing
+ * midway after earlier steps ran.
+ */
+export const WORKFLOW_UNKNOWN_AFTER_MS = 1_000
+
+/** Calls node.map keeps in flight by default: enough to hide a LAN round trip behind per-call work. */
+export const DEFAULT_MAP_CONCURRENCY = 64
+
+/** Priorities of calls, 0..9: higher runs first in a provider's queue (Celery's range); the default is in the middle. */
+export const MIN_PRIORITY = 0
+export const MAX_PRIORITY = 9
+export const DEFAULT_PRIORITY = 4
+
+/**
+ * A schedule's backup fires a tick its owner has not reported within this
+ * grace (or half the period, if shorter): long enough for the owner's
+ * "fired" note to arrive on a loaded LAN, short next to the usual periods.
+ */
+export const SCHEDULE_BACKUP_GRACE_MS = 5_000
+
+/** Tick ids a node remembers having fired or run (to drop repeats): days of a per-second schedule. */
+export const SCHEDULE_RAN_MEMORY = 100_000
+
+/** How long a firer waits for the other nodes to note a tick as fired before it runs it anyway. */
+export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
+
+/** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
+export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Data plane (src/node/coalesce.ts): a send to the socket below this size is
+ * joined into one buffer (copying a few KiB costs less than a writev of its
+ * small chunks, each converted to a Buffer); a bigger one corks the socket
+ * for the tick instead, so bulk bytes are never copied on their way out.
+ */
+export const JOIN_SEND_BELOW_BYTES = 16 * 1024

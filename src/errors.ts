@@ -80,7 +80,17 @@ const CODES = {
   /** The object has no exposed method of that name (private, internal or missing). */
   UNKNOWN_METHOD: { name: 'UnknownMethodError' },
   /** The remote handle or callback was released (explicitly or by garbage collection). */
-  HANDLE_RELEASED: { name: 'HandleReleasedError' }
+  HANDLE_RELEASED: { name: 'HandleReleasedError' },
+  /** No node asked knows a detached job of that id (never submitted, or forgotten long after it expired). */
+  UNKNOWN_JOB: { name: 'UnknownJobError' },
+  /** The detached job's result was kept for its time (--result-ttl) or pushed out by newer ones (--result-store-max). */
+  EXPIRED: { name: 'ExpiredError' },
+  /** This node's job journal cannot grow (disk or database full): the job was refused, nothing stored was lost. */
+  STORE_FULL: { name: 'StoreFullError', retry: 'refused' },
+  /** A detached job's provider died mid-job and the task is not idempotent: the work may or may not have run, so it is not re-run. */
+  MAY_HAVE_RUN: { name: 'MayHaveRunError' },
+  /** The detached job has not finished yet (ask again, or wait for it with --wait). */
+  NOT_READY: { name: 'NotReadyError', retry: 'refused' }
 } as const satisfies Record<string, { name: string, retry?: 'refused' | 'lost' }>
 
 export type ErrorCode = keyof typeof CODES
@@ -134,6 +144,11 @@ export const RateLimitedError = defineError('RATE_LIMITED')
 export const UnknownObjectError = defineError('UNKNOWN_OBJECT')
 export const UnknownMethodError = defineError('UNKNOWN_METHOD')
 export const HandleReleasedError = defineError('HANDLE_RELEASED')
+export const UnknownJobError = defineError('UNKNOWN_JOB')
+export const ExpiredError = defineError('EXPIRED')
+export const StoreFullError = defineError('STORE_FULL')
+export const MayHaveRunError = defineError('MAY_HAVE_RUN')
+export const NotReadyError = defineError('NOT_READY')
 
 /** Rebuild an error that arrived from a peer. Unknown codes stay generic MeshErrors. */
 export function errorFromWire (wire: unknown): MeshError {

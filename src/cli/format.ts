@@ -1,6 +1,11 @@
 import type { Matrix } from '../tasks/types.js'
 import { matrixToRows } from '../tasks/params.js'
-import { bigintToDecimal } from '../tasks/kernels/bigint-decimal.js'
+
+/**
+ * The CLI's rendering of results. It imports no task kernel: a huge integer
+ * is printed by the mesh (the decimal task, see commands/call.ts), so here
+ * V8's own toString is enough (matrixToRows is the public API's).
+ */
 
 function isMatrix (v: unknown): v is Matrix {
   return v != null && typeof v === 'object' && (v as Matrix).data instanceof Float64Array &&
@@ -10,7 +15,7 @@ function isMatrix (v: unknown): v is Matrix {
 /** JSON with bigints as decimal strings, typed arrays as arrays and matrices as rows. */
 export function toJson (value: unknown, indent?: number): string {
   return JSON.stringify(value, (_key, v) => {
-    if (typeof v === 'bigint') return bigintToDecimal(v)
+    if (typeof v === 'bigint') return v.toString()
     if (isMatrix(v)) return matrixToRows(v)
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>)
     return v
@@ -19,7 +24,7 @@ export function toJson (value: unknown, indent?: number): string {
 
 /** A result as the CLI prints it: integers in decimal, strings bare, the rest JSON. */
 export function renderResult (value: unknown): string {
-  if (typeof value === 'bigint') return bigintToDecimal(value)
+  if (typeof value === 'bigint') return value.toString()
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (typeof value === 'string') return value
   if (value === undefined) return ''

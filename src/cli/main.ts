@@ -46,6 +46,10 @@ export function buildProgram (): Command {
     .option('--task-time-limit <ms>', 'stop (terminate the worker of) any task running longer than this', positiveInt('--task-time-limit'))
     .option('--max-queue <n>', 'calls waiting for a worker before callers are told BUSY (default: 64 per worker)', nonNegativeInt('--max-queue'))
     .option('--drain-timeout <ms>', 'on SIGTERM, how long to finish held calls before handing them back', positiveInt('--drain-timeout'))
+    .option('--data-dir <dir>', 'where this node journals detached jobs and their results (:memory: for none; default: a per-identity folder under ~/.local/state/mesh when --key is given)')
+    .option('--result-ttl <ms>', 'keep results of detached jobs this long (default 24 h)', positiveInt('--result-ttl'))
+    .option('--result-store-max <bytes>', 'most bytes of results kept; oldest out first (default 256 MiB)', positiveInt('--result-store-max'))
+    .addOption(new Option('--journal-max-pages <n>', 'let the journal grow to n SQLite pages only: a full disk (testing)').argParser(positiveInt('--journal-max-pages')).hideHelp())
     .action(async (opts) => {
       const { nodeCommand } = await import('./commands/node.js')
       await nodeCommand(opts)
@@ -62,6 +66,17 @@ export function buildProgram (): Command {
       await callCommand(task, args, opts)
     })
 
+  clientOptions(program.command('map')
+    .description('run a task over each argument across the mesh; results one per line, in order')
+    .argument('<task>', 'task name, e.g. factorial')
+    .argument('<items...>', 'one argument per call (a JSON array is a whole argument list: \'[1,2]\')')
+    .option('--concurrency <n>', 'calls in flight at once (default 64)', positiveInt('--concurrency'))
+    .option('--retries <n>', 're-dispatches of each call after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
+    .action(async (task: string, items: string[], opts) => {
+      const { mapCommand } = await import('./commands/map.js')
+      await mapCommand(task, items, opts)
+    })
+
   clientOptions(program.command('ls')
     .description('list every task and object in the mesh with its providers'))
     .action(async (opts) => {
@@ -74,6 +89,77 @@ export function buildProgram (): Command {
     .action(async (opts) => {
       const { peersCommand } = await import('./commands/registry.js')
       await peersCommand(opts)
+    })
+
+  clientOptions(program.command('submit')
+    .description('hand a task to the mesh and print its job id at once; it runs on without this process')
+    .argument('<task>', 'task name, e.g. add, factorial, matmul')
+    .argument('[args...]', 'arguments, as for mesh call')
+    .option('--job-timeout <ms>', "the job's own time limit (default 1 h)", positiveInt('--job-timeout'))
+    .option('--retries <n>', 're-dispatches after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
+    .action(async (task: string, args: string[], opts) => {
+      const { submitCommand } = await import('./commands/jobs.js')
+      await submitCommand(task, args, opts)
+    })
+
+  clientOptions(program.command('status')
+    .description('print the status of a detached job: PENDING, STARTED, PROGRESS n%, SUCCESS, FAILURE, RETRY, CANCELLED or EXPIRED')
+    .argument('<id>', 'the job id mesh submit printed'))
+    .action(async (id: string, opts) => {
+      const { statusCommand } = await import('./commands/jobs.js')
+      await statusCommand(id, opts)
+    })
+
+  clientOptions(program.command('result')
+    .description('print the result of a detached job, as mesh call prints it')
+    .argument('<id>', 'the job id mesh submit printed')
+    .option('--wait', 'wait for the job to finish (up to --timeout)', false))
+    .action(async (id: string, opts) => {
+      const { resultCommand } = await import('./commands/jobs.js')
+      await resultCommand(id, opts)
+    })
+
+  clientOptions(program.command('cancel')
+    .description('cancel a detached job wherever it runs')
+    .argument('<id>', 'the job id mesh submit printed'))
+    .action(async (id: string, opts) => {
+      const { cancelCommand } = await import('./commands/jobs.js')
+      await cancelCommand(id, opts)
+    })
+
+  clientOptions(program.command('jobs')
+    .description('list recent detached jobs mesh-wide, newest first')
+    .option('--state <state>', 'only jobs in this state')
+    .option('--task <task>', 'only jobs of this task')
+    .option('--limit <n>', 'at most n jobs (default 100)', positiveInt('--limit')))
+    .action(async (opts) => {
+      const { jobsCommand } = await import('./commands/jobs.js')
+      await jobsCommand(opts)
+    })
+
+  const schedule = program.command('schedule').description('periodic schedules, kept on every node of the mesh (docs/workflows.md)')
+  clientOptions(schedule.command('add')
+    .description('add or replace a schedule: mesh schedule add nightly --every 24h --at 04:00 factorial 1000')
+    .argument('<name>', 'the schedule\'s name')
+    .argument('<task>', 'the task to run at each tick')
+    .argument('[args...]', 'its arguments, as for mesh call')
+    .option('--every <interval>', 'run every interval: 500ms, 30s, 5m, 24h, 7d')
+    .option('--at <HH:MM>', 'with --every: ticks fall on this time of day (UTC)')
+    .option('--cron <expression>', 'run on a five-field cron expression (UTC), e.g. "0 4 * * *"')
+    .option('--pass-tick', 'pass {tick, at} as the task\'s last argument', false))
+    .action(async (name: string, task: string, args: string[], opts) => {
+      const { scheduleAddCommand } = await import('./commands/schedule.js')
+      await scheduleAddCommand(name, task, args, opts)
+    })
+  clientOptions(schedule.command('ls').description('list the schedules of the mesh'))
+    .action(async (opts) => {
+      const { scheduleLsCommand } = await import('./commands/schedule.js')
+      await scheduleLsCommand(opts)
+    })
+  clientOptions(schedule.command('rm').description('remove a schedule everywhere').argument('<name>', 'the schedule\'s name'))
+    .action(async (name: string, opts) => {
+      const { scheduleRmCommand } = await import('./commands/schedule.js')
+      await scheduleRmCommand(name, opts)
     })
 
   program.command('keygen')

@@ -1,4 +1,4 @@
-import type { JobProgress } from '../scheduler/steal.js'
+import type { JobProgress } from '../stealing/index.js'
 import { shortId, table } from './format.js'
 
 /** Show the bar only for jobs that last longer than this: quick calls print nothing extra. */

@@ -6,10 +6,11 @@ import type { LoadInfo, TaskInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import type { WorkerPool } from '../scheduler/pool.js'
-import { StealService, type StealOptions } from '../scheduler/steal.js'
+import { StealService, type StealOptions } from '../stealing/index.js'
 import { loadTasks, type ServeSpec } from '../tasks/loader.js'
 import { checkParams, formatParams } from '../tasks/params.js'
 import type { LoadedTask } from '../tasks/types.js'
+import { TaskGate } from '../workflows/gate.js'
 import type { MeshLimits } from './limits.js'
 import type { RoutingTable } from './routes.js'
 
@@ -47,6 +48,8 @@ export class ExecutionService {
   private tasks = new Map<string, LoadedTask>()
   private pool?: WorkerPool
   private work = new WorkGuard({ workers: 0, maxQueue: 0 })
+  /** The queue in front of the work: priorities and per-task rate limits (src/workflows/gate.ts). */
+  private gate = new TaskGate(0, new Map())
   /** Work stealing of split jobs; present when the node serves a splittable task on a worker pool. */
   steal?: StealService
   private readonly log: Logger
@@ -68,6 +71,7 @@ export class ExecutionService {
     }
     const workers = this.workers
     this.work = new WorkGuard({ workers, maxQueue: this.init.maxQueue ?? DEFAULT_QUEUE_PER_WORKER * Math.max(1, workers), taskTimeLimit: this.init.taskTimeLimit })
+    this.gate = new TaskGate(workers, new Map([...this.tasks.values()].filter(t => t.rateLimit !== undefined).map(t => [t.name, t.rateLimit as string])))
     if (this.pool !== undefined && [...this.tasks.values()].some(t => t.split !== undefined)) {
       const { peerId, registry, call } = this.components
       const steal = new StealService({ peerId, tasks: this.tasks, pool: this.pool, registry, limits: this.init.limits, call }, this.init.steal)
@@ -114,7 +118,8 @@ export class ExecutionService {
   }
 
   load (): LoadInfo {
-    const load: LoadInfo = { ...(this.pool?.load ?? { running: 0, queued: 0 }), workers: this.workers }
+    const pool = this.pool?.load ?? { running: 0, queued: 0 }
+    const load: LoadInfo = { running: pool.running, queued: pool.queued + this.gate.waiting, workers: this.workers }
     const stealable = this.steal?.stealable()
     if (stealable !== undefined) load.stealable = stealable
     return load
@@ -127,6 +132,7 @@ export class ExecutionService {
       const info: TaskInfo = { name: t.name, args: formatParams(t.params) }
       if (t.description !== undefined) info.description = t.description
       if (t.idempotent === true) info.idempotent = true
+      if (t.rateLimit !== undefined) info.rateLimit = t.rateLimit
       return info
     })
   }
@@ -141,15 +147,21 @@ export class ExecutionService {
     if (task.validate !== undefined) args = task.validate(args, this.init.limits)
     const pooled = task.mode === 'pool' && this.pool !== undefined
     this.work.admit(pooled)
-    this.components.onTask(task.name, from, false)
+    let gated = false
     try {
+      // Priorities and rate limits: wait for this call's turn; task:start means it starts now.
+      const turn = this.gate.enter(task.name, call.meta.priority, pooled, () => call.signal)
+      if (turn !== undefined) { this.components.registry.publish(); await turn }
+      gated = true
+      this.components.onTask(task.name, from, false)
       const result = pooled ? await this.runPooled(task, args, call) : await task.run(...args)
       this.components.onTask(task.name, from, true)
       return result
     } catch (err: any) {
-      this.components.onTask(task.name, from, true, err)
+      if (gated) this.components.onTask(task.name, from, true, err)
       throw err
     } finally {
+      if (gated) this.gate.leave(pooled)
       this.work.release(pooled)
     }
   }
@@ -160,7 +172,7 @@ export class ExecutionService {
     const limited = this.work.limit(call.signal, call.meta.timeout)
     registry.publish()
     try {
-      // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/scheduler/steal.ts).
+      // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/stealing/).
       const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
       return split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
     } catch (err) {

@@ -7,6 +7,7 @@ import { loadScore, type LoadInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from './job.js'
+import { PartsCollector } from '../stealing/parts.js'
 
 export interface MeshCallOptions extends CallOptions, Omit<SubmitOptions, 'signal' | 'timeout' | 'onProgress' | 'unknownAfter'> {
   /**
@@ -52,6 +53,9 @@ export class Caller {
     components.registry.on('change', (peer, record) => { if (record === undefined) this.peerIds.delete(peer) })
   }
 
+  /** Whether `provider` advertises `task` as safe to run twice. */
+  idempotent (task: string, provider: string): boolean { return this.host.idempotent(task, provider) }
+
   submit<T> (task: string, args: unknown[], options: SubmitOptions): Job<T> {
     return new Job<T>(this.host, task, args, options)
   }
@@ -69,11 +73,14 @@ export class Caller {
   private async attempt (provider: string, task: string, args: unknown[], options: AttemptOptions): Promise<unknown> {
     const { peerId, route, rpc } = this.components
     if (provider === peerId) {
-      return await route({ task, args, meta: { timeout: options.timeout, job: options.job }, signal: options.signal(), progress: options.onProgress }, peerId)
+      return await route({ task, args, meta: { timeout: options.timeout, job: options.job, priority: options.priority }, signal: options.signal(), progress: options.onProgress }, peerId)
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
     try {
-      return await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, onProgress: options.onProgress, cancelHook: options.cancelHook })
+      // A split job's result streams in as parts while it computes (src/stealing/parts.ts).
+      const parts = new PartsCollector()
+      const onProgress = (data: unknown): void => { if (!parts.take(data)) options.onProgress(data) }
+      return parts.finish(await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, onProgress, cancelHook: options.cancelHook }))
     } finally {
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)

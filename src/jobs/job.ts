@@ -27,6 +27,15 @@ export interface SubmitOptions {
    */
   idempotent?: boolean
   onProgress?: (data: unknown) => void
+  /**
+   * Start no sooner than `countdown` ms from now, or at `eta`. Held in this
+   * process's memory until then (not durable: the job store is issue 13);
+   * the timeout counts from the start.
+   */
+  countdown?: number
+  eta?: Date | number
+  /** 0..9, higher first in the provider's queue; default DEFAULT_PRIORITY. */
+  priority?: number
   /** See MeshCallOptions.unknownAfter. */
   unknownAfter?: number
 }
@@ -54,6 +63,7 @@ export interface AttemptOptions {
   onProgress: (data: unknown) => void
   cancelHook: (abandon: () => void) => void
   signal: () => AbortSignal
+  priority?: number
 }
 
 export interface JobEvents {
@@ -92,8 +102,9 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
     const onAbort = (): void => { this.abort() }
     if (external?.aborted === true) this.cancelled = true
     else external?.addEventListener('abort', onAbort, { once: true })
-    // Start on the next microtask, so listeners attached right after submit() see every status.
-    this.outcome = Promise.resolve().then(async () => this.drive(retries, timeout))
+    const delay = startDelay(options)
+    // Start on the next microtask (or after the countdown), so listeners attached right after submit() see every status.
+    this.outcome = Promise.resolve().then(async () => { if (delay > 0) await sleep(delay, this.signal()) }).then(async () => this.drive(retries, timeout))
     // A long-lived signal shared by many jobs must not collect a listener per job.
     if (external !== undefined) this.outcome.then(() => { external.removeEventListener('abort', onAbort) }, () => { external.removeEventListener('abort', onAbort) })
     this.outcome.catch(() => {}) // observed through result()
@@ -166,6 +177,7 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
           const value = await this.host.run(provider, this.task, this.args, {
             timeout: Math.max(1, Math.ceil(deadline - performance.now())),
             job: attempt > 0 ? this.id : undefined,
+            priority: this.options.priority,
             signal: () => this.signal(),
             cancelHook: (abandon) => { if (this.cancelled) abandon(); else this.abandonAttempt = abandon },
             onProgress: (data) => {
@@ -202,6 +214,19 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
       throw err
     }
   }
+}
+
+/** Milliseconds until a job may start, from its countdown or eta. */
+function startDelay (options: SubmitOptions): number {
+  if (options.countdown !== undefined && options.eta !== undefined) throw new ConfigError('give countdown or eta, not both')
+  if (options.countdown !== undefined) {
+    if (!(options.countdown >= 0) || !Number.isFinite(options.countdown)) throw new ConfigError(`countdown must be a number of ms ≥ 0, got ${String(options.countdown)}`)
+    return options.countdown
+  }
+  if (options.eta === undefined) return 0
+  const at = options.eta instanceof Date ? options.eta.getTime() : options.eta
+  if (!Number.isFinite(at)) throw new ConfigError(`eta must be a Date or epoch ms, got ${String(options.eta)}`)
+  return Math.max(0, at - Date.now())
 }
 
 async function sleep (ms: number, signal: AbortSignal): Promise<void> {

@@ -6,11 +6,16 @@ import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
-import type { StealService } from '../scheduler/steal.js'
+import type { StealService } from '../stealing/index.js'
 import { loadPsk, mdnsServiceTag } from '../security/psk.js'
+import type { DetachedJob, JobSnapshot } from '../results/index.js'
 import { dialBootstrap, dialDiscovered } from './discovery.js'
 import { loadOrCreateKey, newKey } from './identity.js'
 import { createTransport, type MeshLibp2p } from './libp2p.js'
+import type { MapOptions, RunOptions, WorkflowStats } from '../workflows/service.js'
+import type { Workflow } from '../workflows/signatures.js'
+import type { ScheduleRecord, ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { meshService, type MeshNodeEvents, type MeshService, type MeshServiceInit, type PeerInfo } from './mesh-service.js'
 
 export { DEFAULT_LIMITS, type MeshLimits } from '../execution/limits.js'
@@ -70,8 +75,13 @@ export class MeshNode {
   async call<T = unknown> (task: string, ...args: unknown[]): Promise<T> { return this.mesh.callWith<T>(task, args) }
   /** `call` with options: timeout, retries, cancellation signal, progress. */
   async callWith<T = unknown> (task: string, args: unknown[], options: MeshCallOptions = {}): Promise<T> { return this.mesh.callWith<T>(task, args, options) }
-  /** Run `task` and get a Job: status, progress events, result, cancel (docs/reliability.md). */
-  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> { return this.mesh.submit<T>(task, args, options) }
+  /** Run `task` and get a Job: status, progress events, result, cancel (docs/reliability.md); `detach: true`: a job that outlives this process (docs/results.md). */
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach: true }): Promise<DetachedJob<T>>
+  submit<T = unknown> (task: string, args: unknown[], options?: SubmitOptions & { detach?: false }): Job<T>
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> { return this.mesh.submit<T>(task, args, options as SubmitOptions & { detach: true }) }
+  /** A handle on detached job `id` from any process; `jobs()`: recent ones mesh-wide (docs/results.md). */
+  async job<T = unknown> (id: string): Promise<DetachedJob<T>> { return await this.mesh.job<T>(id) }
+  async jobs (filter: Parameters<MeshService['jobs']>[0] = {}): Promise<JobSnapshot[]> { return await this.mesh.jobs(filter) }
   /** Withdraw this node's tasks and wait up to `timeout` ms for the calls it holds (see MeshService.drain). */
   async drain (options: { timeout?: number } = {}): Promise<boolean> { return this.mesh.drain(options) }
   /** Peers (and this node) serving `task` (or exposing the object of `object.method`), least loaded first. */
@@ -91,6 +101,19 @@ export class MeshNode {
   findObjects (tags?: string | string[]): ObjectEntry[] { return this.mesh.findObjects(tags) }
   objectStats (): ObjectStats { return this.mesh.objectStats() }
 
+  /** Run a workflow built with sig, chain, group and chord (docs/workflows.md). */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> { return this.mesh.run<T>(workflow, options) }
+  /** `task` over every item, `concurrency` calls in flight, results in order. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> { return this.mesh.map<T>(task, items, options) }
+  /** Where this node's workflow work and results went: hand-offs, steps run, chords held. */
+  workflowStats (): WorkflowStats { return this.mesh.workflowStats() }
+  /** Add (or replace) a periodic schedule on every node: `{ every: '24h', at: '04:00' }` or `{ cron: '0 4 * * *' }`. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> { return this.mesh.addSchedule(name, task, args, spec, options) }
+  async removeSchedule (name: string): Promise<boolean> { return this.mesh.removeSchedule(name) }
+  listSchedules (): ScheduleRecord[] { return this.mesh.listSchedules() }
+  async syncSchedules (): Promise<void> { await this.mesh.syncSchedules() }
+  scheduleStats (): ScheduleStats { return this.mesh.scheduleStats() }
+
   async stop (): Promise<void> {
     if (this.libp2p.status !== 'started') return
     await this.mesh.beforeStop()
@@ -102,7 +125,8 @@ export class MeshNode {
 
 /** Build and start a node on the default libp2p stack (TCP, Noise, Yamux, mDNS, identify, ping). */
 export async function createMeshNode (options: MeshNodeOptions = {}): Promise<MeshNode> {
-  const mesh = meshService(options)
+  // A node with a new identity per run keeps no job journal on disk by default (docs/results.md).
+  const mesh = meshService({ persistentIdentity: options.privateKey !== undefined || options.keyFile !== undefined, ...options })
   const psk = options.psk !== undefined ? await loadPsk(options.psk) : undefined
   const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
   let libp2p: MeshLibp2p

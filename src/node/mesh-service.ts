@@ -15,15 +15,22 @@ import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } f
 import { LanRegistry } from '../registry/lan.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
+import type { CallOptions } from '../rpc/channel.js'
 import type { LeaseOptions } from '../rpc/lease.js'
 import { RpcService } from '../rpc/service.js'
-import type { StealOptions, StealService } from '../scheduler/steal.js'
+import type { StealOptions, StealService } from '../stealing/index.js'
 import { parseAllowList } from '../security/allow.js'
 import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
+import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
+import type { StoredState } from '../store/journal.js'
+import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
+import type { ScheduleSpec } from '../workflows/schedule-spec.js'
+import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
+import type { Workflow, WorkflowLimits } from '../workflows/signatures.js'
 
 /** What `meshService(init)` and `createMeshNode(options)` take about the mesh itself (not the transport). */
-export interface MeshServiceInit {
+export interface MeshServiceInit extends ResultOptions {
   /** Tasks to serve: built-in names, module paths, or a map of definitions. */
   serve?: ServeSpec
   /** A human name shown in `mesh ls` and `mesh peers`; defaults to the host name and pid. */
@@ -43,6 +50,10 @@ export interface MeshServiceInit {
   drainTimeout?: number
   /** Peer ids that may call this node; others get FORBIDDEN. Default: any peer that can connect. */
   allow?: string[]
+  /** False when the node's identity is new at each start: then its job journal defaults to `:memory:` (docs/results.md). Default true. */
+  persistentIdentity?: boolean
+  /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
+  workflows?: Partial<WorkflowLimits>
 }
 
 /** The libp2p components the mesh service uses (each part gets only its share). */
@@ -97,6 +108,11 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   private readonly execution: ExecutionService
   private readonly objects: ObjectService
   private readonly caller: Caller
+  /** Detached jobs: held here when this node serves tasks, asked about from anywhere (src/results). */
+  private readonly results: ResultsService
+  /** Chains, groups, chords and map; periodic schedules (src/workflows). */
+  private readonly workflows: WorkflowService
+  private readonly schedules: ScheduleService
   private readonly log: Logger
   private running = false
   private halted = false
@@ -148,6 +164,47 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
     registry.on('change', this.onRecord)
+    this.results = new ResultsService({
+      peerId,
+      call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
+      run: (task, args, options) => this.caller.submit(task, args, options),
+      serves: (task) => this.execution.served.includes(task),
+      idempotent: (task, provider) => provider === undefined || provider === peerId
+        ? this.execution.idempotent(task)
+        : registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true,
+      holders: () => registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId),
+      providers: (task) => this.caller.providers(task),
+      waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
+      holds: () => this.execution.served.length > 0,
+      persistentIdentity: init.persistentIdentity ?? true
+    }, init)
+    routes.handleInternal(JOB_NAMESPACE, (c, from) => this.results.handle(c, from))
+    registry.on('change', (peer, record) => { if (record === undefined) this.results.peerLeft(peer) })
+    const runHere = async (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }): Promise<unknown> =>
+      routes.route({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
+    const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIdFromString(peer), name, args, options)
+    this.workflows = new WorkflowService({
+      peerId,
+      providers: (task) => this.caller.providers(task),
+      // Chord holders: nodes that serve something, so a passing CLI client is never picked.
+      members: () => [peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
+      waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
+      idempotent: (task, provider) => this.caller.idempotent(task, provider),
+      call: callPeer,
+      runHere,
+      submit: (task, args, options) => this.submit(task, args, options)
+    }, init.workflows)
+    routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
+    this.schedules = new ScheduleService({
+      peerId,
+      members: () => [peerId, ...registry.peers().map(r => r.peerId)],
+      providers: (task) => this.caller.providers(task),
+      call: callPeer,
+      runHere
+    })
+    routes.handleInternal(SCHEDULE_NAMESPACE, this.schedules.handle)
+    // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
+    this.on('peer:join', (record) => { if (this.served.length > 0) void this.schedules.sync(record.peerId) })
   }
 
   private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {
@@ -164,6 +221,13 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   async start (): Promise<void> {
     await this.execution.start()
+    // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
+    try {
+      await this.results.start()
+    } catch (err) {
+      await this.execution.stop()
+      throw err
+    }
     this.objects.start()
     await this.rpc.start()
     await this.lan.start()
@@ -174,6 +238,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** The node listens now: publish a record with its addresses. */
   async afterStart (): Promise<void> {
     await this.registry.publishNow()
+    this.results.afterStart()
     this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
   }
 
@@ -182,7 +247,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.running = false
     if (this.halted) return
     this.halted = true
+    this.results.stop()
     this.execution.halt()
+    this.schedules.stop()
     this.objects.stop()
     await this.rpc.stop()
     await this.lan.stop()
@@ -221,10 +288,20 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
    * events, result, cancel. Retries on other providers when a call is refused
    * or its provider dies or hangs (see docs/reliability.md).
    */
-  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions = {}): Job<T> {
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach: true }): Promise<DetachedJob<T>>
+  submit<T = unknown> (task: string, args: unknown[], options?: SubmitOptions & { detach?: false }): Job<T>
+  submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> {
     if (!this.running) throw new NotRunningError('the node is stopped')
+    // Detached (docs/results.md): a provider journals it with one replica and runs it; resolves with its handle then.
+    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent })
     return this.caller.submit<T>(task, args, options)
   }
+
+  /** A handle on detached job `id`, from whichever node holds it (UNKNOWN_JOB if none does). */
+  async job<T = unknown> (id: string): Promise<DetachedJob<T>> { return await this.results.job<T>(id) }
+
+  /** Recent detached jobs of every node this one knows, newest first. */
+  async jobs (filter: { state?: StoredState, task?: string, limit?: number } = {}): Promise<JobSnapshot[]> { return await this.results.jobs(filter) }
 
   /**
    * Stop taking new work: withdraw this node's tasks from its registry
@@ -307,6 +384,41 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
 
   /** Counts of exposed objects, sessions and handles lent to peers. */
   objectStats (): ObjectStats { return this.objects.stats() }
+
+  /**
+   * Run a workflow built with sig, chain, group and chord (docs/workflows.md):
+   * `await mesh.run(chain(sig('add', 4, 6), sig('factorial'), sig('digits')))`.
+   * Every task it names is checked first; a chain is handed from node to node.
+   */
+  async run<T = unknown> (workflow: Workflow, options: RunOptions = {}): Promise<T> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.run<T>(workflow, options)
+  }
+
+  /** `task` over every item, `concurrency` calls in flight, results in order: `await mesh.map('factorial', [10n, 20n], { concurrency: 64 })`. */
+  async map<T = unknown> (task: string, items: unknown[], options: MapOptions = {}): Promise<T[]> {
+    if (!this.running) throw new NotRunningError('the node is stopped')
+    return this.workflows.map<T>(task, items, options)
+  }
+
+  workflowStats (): WorkflowStats { return this.workflows.stats() }
+
+  /** Add (or replace) a periodic schedule on every node of the mesh. */
+  async addSchedule (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> {
+    return this.schedules.add(name, task, args, spec, options)
+  }
+
+  /** Remove a schedule everywhere; false if there was none. */
+  async removeSchedule (name: string): Promise<boolean> { return this.schedules.remove(name) }
+
+  /** The schedules this node holds (every node holds all of them). */
+  listSchedules (): ScheduleRecord[] { return this.schedules.list() }
+
+  /** Pull the schedules every known peer holds (a serving node also does this with each peer that connects). */
+  async syncSchedules (): Promise<void> { await this.schedules.syncAll() }
+
+  /** Ticks this node fired (as owner, backup or catch-up), ran, and dropped as already run. */
+  scheduleStats (): ScheduleStats { return this.schedules.stats() }
 }
 
 /**
@@ -316,6 +428,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
  */
 export function meshService (init: MeshServiceInit = {}): (components: MeshComponents) => MeshService {
   checkExecutionOptions(init)
+  checkResultOptions(init)
   if (init.allow !== undefined) parseAllowList(init.allow, 'allow')
   return (components) => new MeshService(components, init)
 }

@@ -11,6 +11,8 @@ export interface TaskInfo {
   description?: string
   /** The task may run twice (at-least-once): a caller re-dispatches it when its provider dies mid-call. */
   idempotent?: boolean
+  /** Starts per node are limited to this (e.g. `100/m`): calls over it are delayed, not dropped. */
+  rateLimit?: string
 }
 
 /** What a node says about an object it exposes. */

@@ -29,6 +29,10 @@ export interface CallOptions {
   onProgress?: (data: unknown) => void
   /** The caller's job id, sent in the request meta. */
   job?: string
+  /** Sent in the request meta: 0..9, higher first in the provider's queue. */
+  priority?: number
+  /** Ask for a split job's result as streamed parts (src/stealing/parts.ts); the caller assembles them. */
+  parts?: boolean
   /**
    * Receives a function that abandons the call and cancels it on the peer,
    * as aborting `signal` does, without an AbortSignal per call (creating one
@@ -87,8 +91,11 @@ export class RpcChannel {
     stream.addEventListener('drain', () => { this.flush() })
     if (init.lease !== false) {
       this.lease = new LeaseKeeper(init.lease ?? {}, {
-        serving: () => this.serving.size,
-        waiting: () => this.pending.size,
+        // A request still arriving is being served: without a beat, a caller
+        // whose big request takes longer than a lease to cross gives us up.
+        serving: () => this.serving.size + (this.decoder.receiving ? 1 : 0),
+        // Nor is the peer silent while our own request is still leaving.
+        waiting: () => this.stream.writableNeedsDrain ? 0 : this.pending.size,
         heard: () => this.heard,
         beat: () => { this.send([Kind.Heartbeat, 0]) },
         lapse: (silentMs) => { this.leaseLapsed(silentMs) }
@@ -108,6 +115,8 @@ export class RpcChannel {
     const id = this.nextId++
     let meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
     if (options.job !== undefined) meta = { ...meta, job: options.job }
+    if (options.priority !== undefined) meta = { ...meta, priority: options.priority }
+    if (options.parts === true) meta = { ...meta, parts: true }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
       let timer: NodeJS.Timeout | undefined

@@ -37,6 +37,9 @@ export class FrameDecoder {
 
   constructor (private readonly maxFrameBytes: number) {}
 
+  /** Part of a frame has arrived and the rest is awaited. */
+  get receiving (): boolean { return this.buffered > 0 || this.expected >= 0 }
+
   /** Add bytes; returns every frame now complete, in order. */
   push (data: Uint8Array | { subarray(): Uint8Array } | Iterable<Uint8Array>): Uint8Array[] {
     if (data instanceof Uint8Array) {

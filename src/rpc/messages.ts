@@ -25,6 +25,10 @@ export interface CallMeta {
   timeout?: number
   /** The caller's job id, the same on every attempt of one job (see src/jobs/). */
   job?: string
+  /** 0..9, higher first in the provider's queue (src/workflows/gate.ts). */
+  priority?: number
+  /** The caller assembles a split job's result from parts streamed as progress events (src/stealing/parts.ts). */
+  parts?: boolean
 }
 
 export type RequestMessage = [Kind.Request, number, string, unknown[], CallMeta | undefined]

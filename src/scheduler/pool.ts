@@ -35,7 +35,7 @@ export class WorkerPool {
   }
 
   /** Run one chunk of a split job, or its merge, on a worker (see WorkerJob.op). */
-  async runOp (op: 'chunk' | 'merge', task: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+  async runOp (op: 'chunk' | 'merge' | 'combine', task: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
     this.active++
     try {
       const job: WorkerJob = { task, args, op }

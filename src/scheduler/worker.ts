@@ -20,14 +20,16 @@ export interface WorkerJob {
   task: string
   args: unknown[]
   /** Run one chunk of a split job (args: [chunk, shared]) or merge its partials (args: [partials, shared, callArgs]). */
-  op?: 'chunk' | 'merge'
+  op?: 'chunk' | 'merge' | 'combine'
 }
 
 export default function runTask ({ task, args, op }: WorkerJob): unknown {
   if (op !== undefined) {
     const split = splits.get(task)
     if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)
-    return op === 'chunk' ? split.runChunk(args[0], args[1]) : split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
+    if (op === 'chunk') return split.runChunk(args[0], args[1])
+    if (op === 'combine' && split.combine !== undefined) return split.combine(args[0], args[1])
+    return split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
   }
   const run = runs.get(task)
   if (run === undefined) throw new Error(`worker has no task "${task}"`)

@@ -2,7 +2,8 @@ import { BadArgumentError, LimitExceededError } from '../errors.js'
 import { factorial as factorialKernel } from './kernels/factorial.js'
 import { matmul as matmulKernel } from './kernels/matmul.js'
 import { toMatrix } from './params.js'
-import { factorialSplit, matmulSplit, randomSeed, seededOperands } from './split-builtins.js'
+import { bigintToDecimal } from './kernels/bigint-decimal.js'
+import { decimalSplit, factorialSplit, matmulSplit, randomSeed, seededOperands } from './split-builtins.js'
 import type { Matrix, TaskDefinition, TaskLimits } from './types.js'
 
 /**
@@ -95,6 +96,25 @@ export const matmul: TaskDefinition = {
   split: matmulSplit
 }
 
-export const builtinTasks: Record<string, TaskDefinition> = { add, factorial, matmul }
+/**
+ * decimal(x): the decimal string of the integer x. Printing a huge integer
+ * costs more than computing it (10^6! takes ~2 s to print, ~0.4 s to
+ * compute), so it is a task the mesh splits: `mesh call` asks the mesh for
+ * it, and blocks of digits are converted on different nodes.
+ */
+export const decimal: TaskDefinition = {
+  name: 'decimal',
+  description: 'the decimal digits of the integer x',
+  params: [{ name: 'x', type: 'bigint' }],
+  mode: 'pool',
+  idempotent: true,
+  run: (x: bigint): string => bigintToDecimal(x),
+  split: decimalSplit
+}
+
+export const builtinTasks: Record<string, TaskDefinition> = { add, factorial, matmul, decimal }
+
+/** Built-ins served along with another: a node serving factorial also prints its results (decimal). */
+export const companionTasks: Record<string, string[]> = { factorial: ['decimal'] }
 
 export default builtinTasks

@@ -2,8 +2,9 @@ import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
 import { srcModule } from '../paths.js'
-import { builtinTasks } from './builtins.js'
+import { builtinTasks, companionTasks } from './builtins.js'
 import { tasksOfModule } from './module.js'
+import { parseRate } from '../workflows/gate.js'
 import type { LoadedTask, TaskDefinition } from './types.js'
 
 const BUILTINS_MODULE = srcModule('tasks/builtins.js').href
@@ -22,6 +23,7 @@ export async function loadTasks (spec: ServeSpec | undefined): Promise<Map<strin
   const add = (task: LoadedTask): void => {
     if (tasks.has(task.name)) throw new ConfigError(`task "${task.name}" is served twice`)
     if (!/^[A-Za-z_][\w-]*$/.test(task.name)) throw new ConfigError(`task name "${task.name}" must be letters, digits, _ or -`)
+    if (task.rateLimit !== undefined) parseRate(task.rateLimit, task.name)
     tasks.set(task.name, task)
   }
   if (spec === undefined) return tasks
@@ -37,6 +39,10 @@ export async function loadTasks (spec: ServeSpec | undefined): Promise<Map<strin
         }
         add(fromBuiltin(item, def))
       }
+    }
+    for (const [name, companions] of Object.entries(companionTasks)) {
+      if (tasks.get(name)?.module !== BUILTINS_MODULE) continue
+      for (const c of companions) if (!tasks.has(c)) add(fromBuiltin(c, builtinTasks[c]))
     }
     return tasks
   }

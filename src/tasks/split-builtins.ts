@@ -1,4 +1,5 @@
-import { FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
+import { DECIMAL_MAX_BLOCKS, DECIMAL_SPLIT_BITS, FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
+import { decimalDigits } from './kernels/bigint-decimal.js'
 import { productRange } from './kernels/factorial.js'
 import { matmulRows, randomMatrix, randomRows } from './kernels/matmul.js'
 import type { ChunkSpec, Matrix, SplitSpec } from './types.js'
@@ -65,7 +66,8 @@ export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = 
     return { chunks }
   },
   runChunk: ({ lo, hi }) => productRange(BigInt(lo), BigInt(hi)),
-  merge: (partials) => productTree(partials)
+  merge: (partials) => productTree(partials),
+  combine: (left, right) => left * right
 }
 
 export interface RowChunk { rowStart: number, rowEnd: number, a?: Float64Array }
@@ -148,5 +150,44 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
     }
     return { rows: m, cols: p, data }
   },
+  parts: ({ m, p }) => ({ kind: 'f64', field: 'data', shape: { rows: m, cols: p } }),
+  mergeOn: 'inline'
+}
+
+export interface DigitBlock { low: number, count?: number }
+
+/** Bits of x > 0. */
+export function bitLength (x: bigint): number {
+  const hex = x.toString(16)
+  return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0], 16)))
+}
+
+/**
+ * decimal(x) split into blocks of digits, one per node serving it: block j
+ * is ⌊x / 10^low⌋ mod 10^count, computed from x itself (the shared data), so
+ * no block waits for another's division; the blocks, most significant first,
+ * concatenate to the decimal string. Each block costs one or two divisions of
+ * about x's size besides converting its own digits, so more blocks than nodes
+ * would cost more than they save.
+ */
+export const decimalSplit: SplitSpec<DigitBlock, bigint, string, string> = {
+  cost: ([x]) => bitLength(x < 0n ? -(x as bigint) : x as bigint),
+  threshold: DECIMAL_SPLIT_BITS,
+  split: ([x], _limits, { chunks: wanted, peers }) => {
+    const abs = x < 0n ? -(x as bigint) : x as bigint
+    const bits = bitLength(abs)
+    // A lower bound of the digit count: x ≥ 2^(bits − 1).
+    const digits = Math.floor((bits - 1) * Math.LOG10E * Math.LN2) + 1
+    const count = Math.max(1, Math.min(peers ?? wanted, wanted, DECIMAL_MAX_BLOCKS, Math.floor(digits / 1000)))
+    const size = Math.floor(digits / count)
+    const chunks: Array<ChunkSpec<DigitBlock>> = []
+    for (let j = count - 1; j >= 0; j--) {
+      chunks.push({ data: j === count - 1 ? { low: j * size } : { low: j * size, count: size }, cost: bits / count })
+    }
+    return { shared: x as bigint, chunks }
+  },
+  runChunk: ({ low, count }, x) => decimalDigits(x < 0n ? -x : x, low, count),
+  merge: (blocks, x) => (x < 0n ? '-' : '') + blocks.join(''),
+  parts: (x) => ({ kind: 'string', prefix: x < 0n ? '-' : '' }),
   mergeOn: 'inline'
 }

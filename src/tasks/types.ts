@@ -1,3 +1,5 @@
+import type { PartsShape } from '../stealing/parts.js'
+
 /** The type of one task argument, checked before the task runs. */
 export type ParamType =
   | 'number' // any finite number
@@ -57,6 +59,11 @@ export interface TaskDefinition {
    */
   idempotent?: boolean
   run: (...args: any[]) => unknown
+  /**
+   * At most this many starts per node: `'100/m'`, `'10/s'`, `'5/h'` (Celery's
+   * rate_limit). Calls over it wait their turn, evenly spaced; none is dropped.
+   */
+  rateLimit?: string
   /** Makes the task splittable: heavy calls are cut into chunks that idle peers steal (docs/work-stealing.md). */
   split?: SplitSpec
 }
@@ -65,6 +72,12 @@ export interface TaskDefinition {
 export interface ChunkSpec<C = any> {
   data: C
   cost: number
+}
+
+/** What the owner tells `split`: how many chunks it would like, and how many nodes (itself included) serve the task. */
+export interface SplitHint {
+  chunks: number
+  peers?: number
 }
 
 /**
@@ -82,11 +95,26 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
    * of them. `shared` is data every chunk needs (matmul's B): it is sent to a
    * thief once per job, not once per chunk. Runs on the owner's event loop.
    */
-  split: (args: any[], limits: TaskLimits, hint: { chunks: number }) => { shared?: S, chunks: Array<ChunkSpec<C>> }
+  split: (args: any[], limits: TaskLimits, hint: SplitHint) => { shared?: S, chunks: Array<ChunkSpec<C>> }
   /** Compute one chunk. Runs on a worker thread, on any node serving the task. */
   runChunk: (chunk: C, shared: S) => P
   /** Combine every partial (in chunk order) into the call's result. Runs on the owner. */
   merge: (partials: P[], shared: S, args: any[]) => R
+  /**
+   * The result is its partials put together in chunk order (strings
+   * concatenated, or Float64Arrays stacked into a field of an object): then
+   * a caller that can assemble receives each partial as it finishes instead
+   * of the merged result at the end, and the transfer overlaps the compute.
+   */
+  parts?: (shared: S, args: any[]) => PartsShape
+  /**
+   * Combine the partials of two adjacent runs of chunks into the partial of
+   * both (associative: merge of the combined runs equals merge of every
+   * partial). With it the owner combines partials pairwise, as a balanced
+   * tree in chunk order, on its worker while chunks still run, and the final
+   * merge only joins what is left (factorial: products of ranges).
+   */
+  combine?: (left: P, right: P) => P
   /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
   mergeOn?: 'pool' | 'inline'
 }

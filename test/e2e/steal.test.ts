@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createMeshNode, MeshError, type MeshNode } from '../../src/index.js'
-import type { JobProgress } from '../../src/scheduler/steal.js'
+import type { JobProgress } from '../../src/stealing/index.js'
 import { factorial as factorialKernel } from '../../src/tasks/kernels/factorial.js'
 import { runCli, startCliNode, type CliNode } from '../helpers.js'
 

@@ -47,7 +47,7 @@ describe('a mesh of real nodes over TCP + Noise + Yamux (direct dials, runs anyw
     const record = caller.records().find(r => r.peerId === provider.peerId)
     assert.ok(record)
     assert.equal(record.name, 'provider')
-    assert.deepEqual(record.tasks.map(t => t.name).sort(), ['add', 'factorial', 'matmul'])
+    assert.deepEqual(record.tasks.map(t => t.name).sort(), ['add', 'decimal', 'factorial', 'matmul'])
     assert.equal(record.load.workers, 1)
     assert.deepEqual(caller.providers('add'), [provider.peerId])
   })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { encode, encodeFramed } from '../../src/codec.js'
-import { encodeFrame } from '../../src/rpc/framing.js'
+import { FrameDecoder, encodeFrame } from '../../src/rpc/framing.js'
 
 /** Same bytes, whatever the view type (msgpackr gives Buffers, encodeFrame Uint8Arrays). */
 function sameBytes (a: Uint8Array, b: Uint8Array): void {
@@ -18,5 +18,19 @@ describe('encodeFramed', function () {
   it('returns frames that later encodes do not overwrite', function () {
     const frames = Array.from({ length: 2000 }, (_, i) => encodeFramed([2, i, 'r'.repeat(i % 50)]))
     frames.forEach((f, i) => { sameBytes(f, encodeFrame(encode([2, i, 'r'.repeat(i % 50)]))) })
+  })
+})
+
+describe('FrameDecoder.receiving (what keeps a big request\'s lease alive)', function () {
+  it('is true from the first byte of a frame until its last, and false between frames', function () {
+    const decoder = new FrameDecoder(1024)
+    const frame = encodeFrame(new Uint8Array(100).fill(1))
+    assert.equal(decoder.receiving, false)
+    assert.deepEqual(decoder.push(frame.subarray(0, 2)), [])
+    assert.equal(decoder.receiving, true, 'half a length prefix')
+    assert.deepEqual(decoder.push(frame.subarray(2, 50)), [])
+    assert.equal(decoder.receiving, true, 'half a payload')
+    assert.equal(decoder.push(frame.subarray(50)).length, 1)
+    assert.equal(decoder.receiving, false)
   })
 })

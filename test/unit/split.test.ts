@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { DEFAULT_LIMITS } from '../../src/node/mesh-node.js'
 import { isNodeRecord } from '../../src/registry/record.js'
-import { byteSize, shareMemory } from '../../src/scheduler/steal.js'
+import { byteSize, shareMemory } from '../../src/stealing/index.js'
 import { factorialSplit, matmulSplit, productTree, seededOperands } from '../../src/tasks/split-builtins.js'
 import { matmul } from '../../src/tasks/builtins.js'
 import { matmul as matmulKernel } from '../../src/tasks/kernels/matmul.js'

@@ -24,6 +24,10 @@ export interface NodeCommandOptions {
   taskTimeLimit?: number
   maxQueue?: number
   drainTimeout?: number
+  dataDir?: string
+  resultTtl?: number
+  resultStoreMax?: number
+  journalMaxPages?: number
 }
 
 /** `mesh node`: run a node until SIGINT or SIGTERM. */
@@ -47,6 +51,10 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     taskTimeLimit: options.taskTimeLimit,
     maxQueue: options.maxQueue,
     drainTimeout: options.drainTimeout,
+    dataDir: options.dataDir,
+    resultTtl: options.resultTtl,
+    resultStoreMax: options.resultStoreMax,
+    journalMaxPages: options.journalMaxPages,
     psk: pskFile(options.psk),
     allow: await allowList(options.allow, options.allowFile)
   })

@@ -19,7 +19,7 @@ export async function lsCommand (options: ListOptions): Promise<void> {
     for (const r of records) {
       for (const t of r.tasks) {
         const entry = tasks.get(t.name) ?? { args: t.args, providers: [] }
-        entry.providers.push(`${r.name} (${shortId(r.peerId)}, load ${r.load.running + r.load.queued}/${r.load.workers})`)
+        entry.providers.push(`${r.name} (${shortId(r.peerId)}, load ${r.load.running + r.load.queued}/${r.load.workers}${t.rateLimit !== undefined ? `, rate ≤ ${t.rateLimit}` : ''})`)
         tasks.set(t.name, entry)
       }
     }

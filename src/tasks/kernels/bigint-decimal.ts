@@ -192,3 +192,21 @@ export function bigintToDecimalDivideAndConquer (x: bigint): string {
   if (x < 0n) return '-' + divideAndConquer(-x)
   return divideAndConquer(x)
 }
+
+/**
+ * The decimal digits low .. low + count − 1 (counted from the units digit)
+ * of x ≥ 0, most significant first, left-padded with zeros to `count`; with
+ * `count` undefined, every digit from `low` up, unpadded. That is
+ * ⌊x / 10^low⌋ mod 10^count, each division by 10^k = 5^k · 2^k done as a
+ * shift and a division by 5^k. Blocks of one number converted on different
+ * threads or nodes concatenate to its decimal string.
+ */
+export function decimalDigits (x: bigint, low: number, count?: number): string {
+  if (typeof x !== 'bigint' || x < 0n) throw new TypeError('decimalDigits: x must be a bigint ≥ 0')
+  let q = low > 0 ? (x >> BigInt(low)) / 5n ** BigInt(low) : x
+  if (count === undefined) return bigintToDecimal(q)
+  const shift = BigInt(count)
+  const hi = (q >> shift) / 5n ** shift
+  q -= (hi * 5n ** shift) << shift
+  return bigintToDecimal(q).padStart(count, '0')
+}

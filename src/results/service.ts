@@ -1,0 +1,349 @@
+import type { Logger } from '@libp2p/interface'
+import { decode, encode } from '../codec.js'
+import { EXPIRED_KEPT_MS, RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
+import { BadArgumentError, CancelledError, ExpiredError, MayHaveRunError, MeshError, UnknownJobError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
+import type { Job, SubmitOptions } from '../jobs/job.js'
+import type { CallOptions, IncomingCall } from '../rpc/channel.js'
+import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
+import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
+
+/** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
+export const JOB_NAMESPACE = '@mesh/jobs'
+export const JOB_ROUTES = {
+  submit: '@mesh/jobs/submit',
+  replicate: '@mesh/jobs/replicate',
+  settled: '@mesh/jobs/settled',
+  get: '@mesh/jobs/get',
+  watch: '@mesh/jobs/watch',
+  cancel: '@mesh/jobs/cancel',
+  list: '@mesh/jobs/list'
+} as const
+const ROUTE_NAMES = new Set<string>(Object.values(JOB_ROUTES))
+
+/** What a holder says about a job. */
+export interface JobSnapshot {
+  id: string
+  task: string
+  state: StoredState
+  /** The latest progress event of a running job. */
+  progress?: unknown
+  created: number
+  finished?: number
+  /** Whether the answering node runs it (`provider`) or keeps a copy (`replica`). */
+  role: 'provider' | 'replica'
+  holder: string
+}
+
+export interface DetachOptions {
+  /** The job's own time limit over all attempts, in ms (default DEFAULT_DETACHED_TIMEOUT_MS). */
+  timeout?: number
+  retries?: number
+  idempotent?: boolean
+}
+
+/** Sent with a submit by a submitter that replicated the job itself (in parallel): the id it chose and the replica holding the copy. */
+export interface Presubmitted { id: string, replica: string }
+
+/** What the detached-jobs service needs from its node: narrow, so an embedding app can provide it. */
+export interface DetachedJobsComponents {
+  peerId: string
+  journal: Journal
+  logger: Logger
+  /** Keep results this long after they finish, in ms. */
+  ttl: number
+  /** Most bytes of finished results kept. */
+  maxBytes: number
+  defaultTimeout: number
+  /** Call an internal route on a peer. */
+  call: (peer: string, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
+  /** Run a task in the mesh as this node's own Job (provider choice, retries). */
+  run: (task: string, args: unknown[], options: SubmitOptions) => Job
+  serves: (task: string) => boolean
+  /** Whether `task` is safe to run twice (as advertised by `provider`, or as served here). */
+  idempotent: (task: string, provider?: string) => boolean
+  /** Long-lived peers that keep jobs (those that serve tasks): replica candidates and where to ask. */
+  holders: () => string[]
+}
+
+interface Watcher { progress: (data: unknown) => void, settle: (row: JobRow) => void }
+interface Live { job?: Job, status: StoredState, progress?: unknown, watchers: Set<Watcher>, /** The replica to tell when this node provides the job. */ replica?: string | null }
+
+/**
+ * The holder side of detached jobs: accepts them (journal + one replica by
+ * rendezvous hashing), runs them through the node's own Job, keeps their
+ * results for a TTL within a size bound, answers status/watch/cancel/list
+ * for them, and takes over a job whose provider died. See docs/results.md.
+ */
+export class DetachedJobs {
+  private readonly live = new Map<string, Live>()
+  private readonly sweeper: NodeJS.Timeout
+  private running = true
+
+  constructor (private readonly c: DetachedJobsComponents) {
+    this.sweeper = setInterval(() => { this.sweep() }, Math.max(RESULT_SWEEP_MIN_MS, Math.min(RESULT_SWEEP_MAX_MS, c.ttl / 10)))
+    this.sweeper.unref()
+  }
+
+  static matches (name: string): boolean { return ROUTE_NAMES.has(name) }
+
+  /** Re-run what this node accepted and had not finished (idempotent tasks), fail the rest as MAY_HAVE_RUN. */
+  resume (): void {
+    for (const row of this.c.journal.unfinished()) {
+      if (row.role !== 'provider') continue
+      if (row.idempotent) this.start(row)
+      else this.finish(row.id, 'FAILURE', new MayHaveRunError(`the node holding this job restarted while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`))
+    }
+  }
+
+  stop (): void {
+    this.running = false
+    clearInterval(this.sweeper)
+    for (const live of this.live.values()) {
+      // Held jobs stay in the journal: a restart with the same data dir re-runs them.
+      live.job?.removeAllListeners()
+      void live.job?.cancel()
+    }
+    this.live.clear()
+    this.c.journal.close()
+  }
+
+  /** Accept a job here (this node provides `task`) and return its id once it and its replica are journaled. */
+  async accept (task: string, args: unknown[], options: DetachOptions, submitter: string, pre?: Presubmitted): Promise<string> {
+    if (!this.c.serves(task)) throw new UnknownTaskError(`this node does not serve "${task}"`)
+    const timeout = options.timeout ?? this.c.defaultTimeout
+    if (!Number.isSafeInteger(timeout) || timeout <= 0) throw new BadArgumentError(`timeout must be a positive integer, got ${String(timeout)}`)
+    const random = randomJobPart()
+    const row: JobRow = {
+      id: '', task, args: encode(args), state: 'PENDING', role: 'provider', peer: null, submitter,
+      idempotent: options.idempotent ?? this.c.idempotent(task), timeout, created: Date.now(), finished: null, outcome: null
+    }
+    if (pre !== undefined) {
+      // The submitter chose the id and replicated the job itself: check the id names this node and that replica, and is new.
+      const parsed = parseJobId(pre.id)
+      if (typeof pre.replica !== 'string' || parsed.provider !== holderHint(this.c.peerId) || parsed.replica !== holderHint(pre.replica) || this.c.journal.get(pre.id) !== undefined) {
+        throw new BadArgumentError('the presubmitted job id does not name this node and its replica, or is taken')
+      }
+      row.id = pre.id
+      row.peer = pre.replica
+      this.c.journal.accept(row)
+      this.start(row)
+      return row.id
+    }
+    // The replica: the first live holder by rendezvous order that journals it (first two tried).
+    const candidates = rendezvous(random, this.c.holders().filter(p => p !== this.c.peerId)).slice(0, 2)
+    for (const replica of candidates) {
+      const id = makeJobId(random, this.c.peerId, replica)
+      try {
+        await this.c.call(replica, JOB_ROUTES.replicate, [{ ...row, id, role: 'replica', peer: this.c.peerId }], { timeout: RESULT_CALL_TIMEOUT_MS })
+        row.id = id
+        row.peer = replica
+        break
+      } catch (err: any) {
+        this.c.logger('replica %s refused job: %s', replica, err.message)
+      }
+    }
+    if (row.id === '') row.id = makeJobId(random, this.c.peerId)
+    try {
+      this.c.journal.accept(row)
+    } catch (err) {
+      if (row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
+      throw err
+    }
+    this.start(row)
+    return row.id
+  }
+
+  /** Serve one internal call from `from`. */
+  handle (call: IncomingCall, from: string): unknown {
+    const [first, ...rest] = call.args
+    switch (call.task) {
+      case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from, rest[2] as Presubmitted | undefined)
+      case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from)
+      case JOB_ROUTES.settled: return this.replicaSettled(parseId(first), rest[0] as StoredState, rest[1] as Uint8Array)
+      case JOB_ROUTES.get: return this.snapshot(parseId(first))
+      case JOB_ROUTES.watch: return this.watch(parseId(first), call)
+      case JOB_ROUTES.cancel: return this.cancel(parseId(first))
+      case JOB_ROUTES.list: return this.list((first ?? {}) as { state?: StoredState, task?: string, limit?: number })
+      default: throw new UnknownTaskError(`no internal call "${call.task}"`)
+    }
+  }
+
+  /** This node's view of job `id`, or UNKNOWN_JOB. */
+  snapshot (id: string): JobSnapshot {
+    const row = this.row(id)
+    const live = this.live.get(id)
+    const snap: JobSnapshot = { id, task: row.task, state: live?.status ?? row.state, created: row.created, role: row.role, holder: this.c.peerId }
+    if (live?.progress !== undefined) snap.progress = live.progress
+    if (row.finished !== null) snap.finished = row.finished
+    return snap
+  }
+
+  /** Wait for job `id` here: progress goes to `call.progress`, the result (or the job's error) is the answer. */
+  async watch (id: string, call: Pick<IncomingCall, 'progress' | 'signal'>): Promise<unknown> {
+    const row = this.row(id)
+    if (row.finished !== null) return outcomeOf(row)
+    const live = this.liveOf(id, row.state)
+    return new Promise((resolve, reject) => {
+      const watcher: Watcher = {
+        progress: call.progress,
+        settle: (done) => { cleanup(); try { resolve(outcomeOf(done)) } catch (err) { reject(err) } }
+      }
+      const onAbort = (): void => { cleanup(); reject(new CancelledError('the watch was cancelled')) }
+      const cleanup = (): void => { live.watchers.delete(watcher); call.signal.removeEventListener('abort', onAbort) }
+      live.watchers.add(watcher)
+      call.signal.addEventListener('abort', onAbort, { once: true })
+      if (live.progress !== undefined) call.progress({ status: live.status, progress: live.progress })
+    })
+  }
+
+  /** Cancel job `id` here; resolves with its state after. */
+  async cancel (id: string): Promise<StoredState> {
+    const row = this.row(id)
+    if (row.finished !== null) return row.state
+    const live = this.live.get(id)
+    if (live?.job !== undefined) {
+      await live.job.cancel()
+    } else {
+      // A replica's copy: stop the provider too, then settle the copy.
+      if (row.peer !== null) await this.c.call(row.peer, JOB_ROUTES.cancel, [id], { timeout: RESULT_CALL_TIMEOUT_MS }).catch(() => {})
+      this.finish(id, 'CANCELLED', new CancelledError('the job was cancelled'), false)
+    }
+    return this.row(id).state
+  }
+
+  list (filter: { state?: StoredState, task?: string, limit?: number }): JobSnapshot[] {
+    const limit = Number.isSafeInteger(filter.limit) && (filter.limit as number) > 0 ? filter.limit as number : 100
+    return this.c.journal.list({ state: filter.state, task: filter.task, limit }).map(row => {
+      const snap: JobSnapshot = { id: row.id, task: row.task, state: this.live.get(row.id)?.status ?? this.visibleState(row), created: row.created, role: row.role, holder: this.c.peerId }
+      if (row.finished !== null) snap.finished = row.finished
+      return snap
+    })
+  }
+
+  /** A peer left: take over the unfinished jobs it provided and this node keeps a copy of. */
+  peerLeft (peer: string): void {
+    if (!this.running) return
+    for (const row of this.c.journal.unfinished()) {
+      if (row.role !== 'replica' || row.peer !== peer) continue
+      this.c.journal.takeOver(row.id)
+      if (row.idempotent) {
+        this.c.logger('provider %s of job %s is gone: re-dispatching it', peer, row.id)
+        this.start({ ...row, role: 'provider', peer: null })
+      } else {
+        this.finish(row.id, 'FAILURE', new MayHaveRunError(`the provider of this job left while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`), false)
+      }
+    }
+  }
+
+  /** Keep a copy of a job: sent by its provider, or by its submitter in parallel with the submit (then `row.peer` names the provider). */
+  private keepReplica (row: JobRow, from: string): void {
+    if (row == null || typeof row !== 'object' || typeof row.task !== 'string') throw new BadArgumentError('malformed replica')
+    const provider = typeof row.peer === 'string' ? row.peer : from
+    const parsed = parseJobId(row.id)
+    if (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId)) throw new BadArgumentError('the job id does not name its provider and this node')
+    if (this.c.journal.get(row.id) !== undefined) throw new BadArgumentError(`job ${row.id} is already held here`)
+    const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : this.c.idempotent(row.task, provider)
+    this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null })
+  }
+
+  private replicaSettled (id: string, state: StoredState, outcome: Uint8Array | null): void {
+    if (!FINAL_STATES.has(state)) throw new BadArgumentError(`not a final state: ${String(state)}`)
+    this.settle(id, state, outcome instanceof Uint8Array ? outcome : null, false)
+  }
+
+  private start (row: JobRow): void {
+    const live = this.liveOf(row.id, 'PENDING')
+    live.replica = row.peer
+    const args = row.args !== null ? asArgs(decode(row.args)) : []
+    const elapsed = Date.now() - row.created
+    const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
+    live.job = job
+    job.on('status', (status) => { live.status = status })
+    job.on('progress', (data) => {
+      live.progress = data
+      for (const w of live.watchers) w.progress({ status: 'PROGRESS', progress: data })
+    })
+    job.result().then(
+      (value) => { this.settle(row.id, 'SUCCESS', encode(value), true) },
+      (err) => { this.finish(row.id, job.status === 'CANCELLED' ? 'CANCELLED' : 'FAILURE', err, true) }
+    )
+  }
+
+  private finish (id: string, state: StoredState, err: unknown, tellReplica = true): void {
+    this.settle(id, state, encode(errorToWire(err)), tellReplica)
+  }
+
+  /** Record a final state here (and at the replica when this node provides the job), then wake the watchers. */
+  private settle (id: string, state: StoredState, outcome: Uint8Array | null, tellReplica: boolean): void {
+    // A job stopped by the node's own stop() is not settled: a restart re-runs it.
+    if (!this.running) return
+    const finished = Date.now()
+    try {
+      this.c.journal.settle(id, state, outcome, finished)
+      this.c.journal.bound(this.c.maxBytes)
+    } catch (err: any) {
+      this.c.logger.error('cannot journal the outcome of job %s: %s', id, err.message)
+    }
+    const live = this.live.get(id)
+    this.live.delete(id)
+    const replica = live !== undefined ? live.replica : this.c.journal.get(id)?.peer
+    if (tellReplica && replica != null) this.tell(replica, JOB_ROUTES.settled, [id, state, outcome])
+    // What the watchers need of the row; read back from the journal it would cost a query per job.
+    const done: JobRow = { id, task: '', args: null, state, role: 'provider', peer: null, submitter: '', idempotent: false, timeout: 0, created: finished, finished, outcome }
+    for (const w of live?.watchers ?? []) w.settle(done)
+  }
+
+  private tell (peer: string, route: string, args: unknown[]): void {
+    this.c.call(peer, route, args, { timeout: RESULT_CALL_TIMEOUT_MS }).catch((err: any) => { this.c.logger('telling %s %s failed: %s', peer, route, err.message) })
+  }
+
+  private liveOf (id: string, status: StoredState): Live {
+    let live = this.live.get(id)
+    if (live === undefined) {
+      live = { status, watchers: new Set() }
+      this.live.set(id, live)
+    }
+    return live
+  }
+
+  private row (id: string): JobRow {
+    const row = this.c.journal.get(id)
+    if (row === undefined) throw new UnknownJobError(`no job ${id} here`)
+    if (this.visibleState(row) === 'EXPIRED' && row.state !== 'EXPIRED') return { ...row, state: 'EXPIRED', outcome: null }
+    return row
+  }
+
+  /** A result past its TTL reads EXPIRED even before the sweep drops it. */
+  private visibleState (row: JobRow): StoredState {
+    return row.finished !== null && Date.now() - row.finished > this.c.ttl ? 'EXPIRED' : row.state
+  }
+
+  private sweep (): void {
+    try {
+      this.c.journal.sweep(Date.now(), this.c.ttl, this.c.ttl + EXPIRED_KEPT_MS)
+    } catch (err: any) {
+      this.c.logger.error('sweeping expired results failed: %s', err.message)
+    }
+  }
+}
+
+function parseId (id: unknown): string {
+  parseJobId(id)
+  return id as string
+}
+
+function asArgs (args: unknown): unknown[] {
+  if (!Array.isArray(args)) throw new BadArgumentError('job arguments must be an array')
+  return args
+}
+
+/** The answer a finished row gives: its result, or its error rebuilt. */
+function outcomeOf (row: JobRow): unknown {
+  if (row.state === 'EXPIRED' || row.outcome === null) {
+    throw new ExpiredError(`the result of job ${row.id} is no longer kept (expired or pushed out by newer results)`)
+  }
+  const value = decode(row.outcome)
+  if (row.state === 'SUCCESS') return value
+  const err = errorFromWire(value)
+  throw err instanceof MeshError ? err : new MeshError('TASK_FAILED', String(value))
+}

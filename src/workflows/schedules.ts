@@ -1,0 +1,241 @@
+import { logger } from '@libp2p/logger'
+import { SCHEDULE_BACKUP_GRACE_MS, SCHEDULE_NOTICE_TIMEOUT_MS, SCHEDULE_RAN_MEMORY, SCHEDULE_RUN_TIMEOUT_MS } from '../constants.js'
+import { BadArgumentError, UnknownTaskError } from '../errors.js'
+import type { CallOptions } from '../rpc/channel.js'
+import type { RouteHandler } from '../execution/routes.js'
+import { parseSchedule, type ScheduleSpec, type Ticks } from './schedule-spec.js'
+import { rendezvous } from './service.js'
+
+const log = logger('mesh:schedules')
+
+/** The routing table's namespace of the schedule calls. */
+export const SCHEDULE_NAMESPACE = '@mesh/sched'
+
+export const SCHEDULE_ROUTES = {
+  /** Store (or replace, by version) a schedule record. */
+  put: '@mesh/sched/put',
+  /** Every record this node holds, tombstones included: the sync on connect. */
+  list: '@mesh/sched/list',
+  /** owner → backup: this tick was fired; do not fire it again. */
+  fired: '@mesh/sched/fired',
+  /** firer → the tick's provider: run the task for this tick id, unless it already ran here. */
+  run: '@mesh/sched/run'
+} as const
+
+/** A periodic schedule, as every node holds it. The highest version wins; a removal is a tombstone with a higher version. */
+export interface ScheduleRecord {
+  name: string
+  version: number
+  task: string
+  args: unknown[]
+  spec: ScheduleSpec
+  /** Epoch ms it was added: no catch-up run for ticks before it. */
+  created: number
+  /** Pass `{ tick, at }` as the task's last argument, so the task itself can tell ticks apart. */
+  passTick?: boolean
+  deleted?: boolean
+}
+
+export interface ScheduleComponents {
+  peerId: string
+  members: () => string[]
+  providers: (task: string) => string[]
+  call: (peer: string, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
+  runHere: (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }) => Promise<unknown>
+}
+
+export interface ScheduleStats { fired: number, backupFired: number, catchUps: number, ran: number, dropped: number }
+
+/**
+ * Periodic schedules with no single beat. Every node holds every schedule
+ * (pushed on add and remove, pulled from each peer on connect). Each tick has
+ * an id, `name@time`; the live node ranked first for the schedule's name by
+ * rendezvous hashing fires it, the second fires the same tick id if it has
+ * not heard that the first did within a grace period, and the tick runs on
+ * the provider ranked first for the tick id, which drops a tick id it has
+ * already run. See docs/workflows.md for the guarantee and its limits.
+ */
+export class ScheduleService {
+  private readonly records = new Map<string, ScheduleRecord>()
+  private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly firedTicks = new Set<string>()
+  private readonly ranTicks = new Set<string>()
+  private readonly counters: ScheduleStats = { fired: 0, backupFired: 0, catchUps: 0, ran: 0, dropped: 0 }
+  private stopped = false
+
+  constructor (private readonly c: ScheduleComponents) {}
+
+  stats (): ScheduleStats { return { ...this.counters } }
+
+  list (): ScheduleRecord[] { return [...this.records.values()].filter(r => r.deleted !== true).sort((a, b) => a.name.localeCompare(b.name)) }
+
+  /** Add or replace a schedule everywhere in the mesh. */
+  async add (name: string, task: string, args: unknown[], spec: ScheduleSpec, options: { passTick?: boolean } = {}): Promise<ScheduleRecord> {
+    if (!/^[\w.-]+$/.test(name)) throw new BadArgumentError(`schedule name ${JSON.stringify(name)} must be letters, digits, _ . or -`)
+    parseSchedule(spec)
+    if (this.c.providers(task).length === 0) throw new UnknownTaskError(`schedule ${name}: no node in the mesh serves "${task}"`)
+    const record: ScheduleRecord = { name, version: this.nextVersion(name), task, args, spec, created: Date.now() }
+    if (options.passTick === true) record.passTick = true
+    await this.publish(record)
+    return record
+  }
+
+  /** Remove a schedule everywhere; false if there was none. */
+  async remove (name: string): Promise<boolean> {
+    const old = this.records.get(name)
+    if (old === undefined || old.deleted === true) return false
+    await this.publish({ ...old, version: this.nextVersion(name), deleted: true })
+    return true
+  }
+
+  /** Pull every record a peer holds (called when a peer connects). */
+  async sync (peer: string): Promise<void> {
+    try {
+      const list = await this.c.call(peer, SCHEDULE_ROUTES.list, [], { timeout: 10_000 })
+      if (Array.isArray(list)) for (const r of list) this.merge(r)
+    } catch (err: any) {
+      log('schedule sync with %s failed: %s', peer, err.message)
+    }
+  }
+
+  async syncAll (): Promise<void> {
+    await Promise.all(this.c.members().filter(p => p !== this.c.peerId).map(async p => { await this.sync(p) }))
+  }
+
+  stop (): void {
+    this.stopped = true
+    for (const t of this.timers.values()) clearTimeout(t)
+    this.timers.clear()
+  }
+
+  private nextVersion (name: string): number {
+    return Math.max(Date.now(), (this.records.get(name)?.version ?? 0) + 1)
+  }
+
+  private async publish (record: ScheduleRecord): Promise<void> {
+    this.merge(record)
+    await Promise.all(this.c.members().filter(p => p !== this.c.peerId).map(async p => {
+      await this.c.call(p, SCHEDULE_ROUTES.put, [record], { timeout: 10_000 }).catch((err: any) => { log('push of %s to %s failed: %s', record.name, p, err.message) })
+    }))
+  }
+
+  /** Keep the newer record; (re)arm its timer. */
+  private merge (value: unknown): void {
+    const r = checkRecord(value)
+    const old = this.records.get(r.name)
+    if (old !== undefined && old.version >= r.version) return
+    this.records.set(r.name, r)
+    clearTimeout(this.timers.get(r.name))
+    this.timers.delete(r.name)
+    if (r.deleted === true) return
+    const ticks = parseSchedule(r.spec)
+    // At most one catch-up: the latest tick missed since the schedule was made, if this node owns it.
+    const last = ticks.previous(Date.now())
+    if (last >= r.created && this.ranked(r)[0] === this.c.peerId && !this.firedTicks.has(tickId(r.name, last))) {
+      this.counters.catchUps++
+      this.fire(r, last, 'catch-up')
+    }
+    this.arm(r, ticks)
+  }
+
+  /** Time the next tick after `after` (the tick just handled: a timer may fire a little before Date.now() reaches it). */
+  private arm (r: ScheduleRecord, ticks: Ticks, after = Date.now()): void {
+    if (this.stopped) return
+    const at = ticks.next(Math.max(after, Date.now()))
+    const timer = setTimeout(() => {
+      if (this.records.get(r.name) !== r) return
+      this.arm(r, ticks, at)
+      this.onTick(r, at, ticks.period)
+    }, Math.max(0, at - Date.now()))
+    timer.unref()
+    this.timers.set(r.name, timer)
+  }
+
+  /**
+   * Who fires a schedule: its task's providers, ranked by rendezvous hashing
+   * of its name. Only providers, so a passing client (a `mesh call`) never
+   * owns a schedule and its coming and going moves no schedule.
+   */
+  private ranked (r: ScheduleRecord): string[] { return rendezvous(r.name, this.c.providers(r.task)) }
+
+  private onTick (r: ScheduleRecord, at: number, period: number): void {
+    const ranked = this.ranked(r)
+    if (ranked[0] === this.c.peerId) { this.fire(r, at, 'owner'); return }
+    if (ranked[1] !== this.c.peerId) return
+    const grace = Math.min(SCHEDULE_BACKUP_GRACE_MS, period / 2)
+    const owner = ranked[0]
+    setTimeout(() => {
+      if (this.stopped || this.firedTicks.has(tickId(r.name, at)) || this.records.get(r.name) !== r) return
+      // An owner still connected and serving is slow, not gone: it fires (its lease closes the connection if it hangs).
+      if (this.c.providers(r.task).includes(owner)) return
+      this.counters.backupFired++
+      this.fire(r, at, 'backup')
+    }, grace).unref()
+  }
+
+  /**
+   * Fire a tick: first tell every other node it is fired (so no backup
+   * fires it too; nodes' views of who is backup may differ for a moment),
+   * then run it on the provider ranked first for the tick id. A firer killed
+   * between the two loses that tick rather than risking it running twice.
+   */
+  private fire (r: ScheduleRecord, at: number, why: string): void {
+    const tick = tickId(r.name, at)
+    if (this.firedTicks.has(tick)) return
+    this.firedTicks.add(tick)
+    trim(this.firedTicks)
+    this.counters.fired++
+    const others = this.c.members().filter(p => p !== this.c.peerId)
+    void Promise.allSettled(others.map(async p => this.c.call(p, SCHEDULE_ROUTES.fired, [tick], { timeout: SCHEDULE_NOTICE_TIMEOUT_MS }))).then(async () => {
+      const provider = rendezvous(tick, this.c.providers(r.task))[0]
+      if (provider === undefined) { log('tick %s: no provider of %s', tick, r.task); return }
+      const args = r.passTick === true ? [...r.args, { tick, at }] : r.args
+      log('firing %s (%s) on %s', tick, why, provider)
+      await (provider === this.c.peerId
+        ? this.runTick(tick, r.task, args, this.c.peerId)
+        : this.c.call(provider, SCHEDULE_ROUTES.run, [tick, r.task, args], { timeout: SCHEDULE_RUN_TIMEOUT_MS }))
+    }).catch((err: any) => { log('tick %s failed: %s', tick, err.message) })
+  }
+
+  /** Run a tick here unless this node already ran that tick id. */
+  private async runTick (tick: string, task: string, args: unknown[], from: string): Promise<unknown> {
+    if (this.ranTicks.has(tick)) { this.counters.dropped++; return { tick, duplicate: true } }
+    this.ranTicks.add(tick)
+    trim(this.ranTicks)
+    this.counters.ran++
+    return this.c.runHere(task, args, { from, signal: new AbortController().signal, timeout: SCHEDULE_RUN_TIMEOUT_MS })
+  }
+
+  readonly handle: RouteHandler = async (call, from) => {
+    switch (call.task) {
+      case SCHEDULE_ROUTES.put: this.merge(call.args[0]); return null
+      case SCHEDULE_ROUTES.list: return [...this.records.values()]
+      case SCHEDULE_ROUTES.fired:
+        if (typeof call.args[0] === 'string') this.firedTicks.add(call.args[0])
+        return null
+      case SCHEDULE_ROUTES.run: {
+        const [tick, task, args] = call.args
+        if (typeof tick !== 'string' || typeof task !== 'string' || !Array.isArray(args)) throw new BadArgumentError('schedule run: malformed tick')
+        return this.runTick(tick, task, args, from)
+      }
+      default: throw new UnknownTaskError(`this node has no schedule call "${call.task}"`)
+    }
+  }
+}
+
+function tickId (name: string, at: number): string { return `${name}@${new Date(at).toISOString()}` }
+
+/** Forget the oldest ids beyond the memory bound (a Set iterates in insertion order). */
+function trim (set: Set<string>): void {
+  while (set.size > SCHEDULE_RAN_MEMORY) set.delete(set.values().next().value as string)
+}
+
+function checkRecord (value: unknown): ScheduleRecord {
+  const r = value as Partial<ScheduleRecord> | null
+  if (r == null || typeof r !== 'object' || typeof r.name !== 'string' || typeof r.task !== 'string' || !Number.isSafeInteger(r.version) ||
+      !Array.isArray(r.args) || r.spec == null || typeof r.spec !== 'object' || !Number.isSafeInteger(r.created)) {
+    throw new BadArgumentError('malformed schedule record')
+  }
+  if (r.deleted !== true) parseSchedule(r.spec)
+  return r as ScheduleRecord
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encode } from '../../src/codec.js'
+import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from '../../src/results/id.js'
+import { Journal, type JobRow } from '../../src/store/journal.js'
+import { rejectsWithCode } from '../helpers.js'
+
+function row (id: string, over: Partial<JobRow> = {}): JobRow {
+  return { id, task: 'add', args: encode([1, 2]), state: 'PENDING', role: 'provider', peer: null, submitter: 'me', idempotent: true, timeout: 1000, created: Date.now(), finished: null, outcome: null, ...over }
+}
+
+describe('the job journal (SQLite) and job ids', function () {
+  let dir: string
+  before(async function () { dir = await mkdtemp(join(tmpdir(), 'mesh-store-')) })
+
+  it('keeps rows across a reopen; refuses another identity, a non-database and a foreign database', async function () {
+    const where = join(dir, 'a')
+    const j = await Journal.open(where, 'peer-a')
+    j.accept(row('j1'))
+    assert.ok(j.settle('j1', 'SUCCESS', encode(3n), Date.now()))
+    assert.equal(j.settle('j1', 'FAILURE', null, Date.now()), false, 'settles once')
+    j.close()
+    const again = await Journal.open(where, 'peer-a')
+    assert.equal(again.get('j1')?.state, 'SUCCESS')
+    again.close()
+    await rejectsWithCode(Journal.open(where, 'peer-b'), 'BAD_CONFIG')
+
+    const junk = join(dir, 'junk')
+    await mkdir(junk)
+    await writeFile(join(junk, 'jobs.sqlite'), 'x'.repeat(5000))
+    await rejectsWithCode(Journal.open(junk, 'peer-a'), 'BAD_CONFIG')
+
+    const other = join(dir, 'other')
+    await mkdir(other)
+    const Database = (await import('better-sqlite3')).default
+    const db = new Database(join(other, 'jobs.sqlite'))
+    db.exec('CREATE TABLE t (x)')
+    db.close()
+    const err = await rejectsWithCode(Journal.open(other, 'peer-a'), 'BAD_CONFIG')
+    assert.match(err.message, /another program/)
+  })
+
+  it('sweeps results past their TTL to EXPIRED and bounds the bytes kept, oldest first', async function () {
+    const j = await Journal.open(':memory:', 'me')
+    const t = 1_000_000
+    for (let i = 0; i < 5; i++) {
+      j.accept(row(`j${i}`))
+      j.settle(`j${i}`, 'SUCCESS', new Uint8Array(1000), t + i)
+    }
+    assert.deepEqual(j.sweep(t + 1002, 1000, 10_000), ['j0', 'j1'])
+    assert.equal(j.get('j0')?.state, 'EXPIRED')
+    assert.equal(j.get('j0')?.outcome, null)
+    const before = j.bytes
+    assert.deepEqual(j.bound(before - 1), ['j2'])
+    assert.deepEqual(j.list({ state: 'SUCCESS', limit: 10 }).map(r => r.id), ['j4', 'j3'])
+    j.sweep(t + 20_000, 1000, 10_000)
+    assert.equal(j.get('j0'), undefined, 'forgotten long after')
+    j.close()
+  })
+
+  it('a full database refuses the write with STORE_FULL and keeps what it had', async function () {
+    const j = await Journal.open(join(dir, 'full'), 'me', { maxPages: 12 })
+    j.accept(row('small'))
+    assert.throws(() => { j.accept(row('big', { args: new Uint8Array(200_000) })) }, (err: any) => err.code === 'STORE_FULL')
+    assert.equal(j.get('small')?.task, 'add')
+    assert.equal(j.get('big'), undefined)
+    j.close()
+  })
+
+  it('ids carry 128 random bits and hints of their holders; anything else is BAD_ARGUMENT', function () {
+    const random = randomJobPart()
+    assert.equal(random.length, 32)
+    const id = makeJobId(random, 'provider', 'replica')
+    assert.deepEqual(parseJobId(id), { random, provider: holderHint('provider'), replica: holderHint('replica') })
+    assert.equal(parseJobId(makeJobId(random, 'provider')).replica, undefined)
+    for (const bad of ['', 'xyz', id.toUpperCase(), id + '0', 42]) {
+      assert.throws(() => parseJobId(bad), (err: any) => err.code === 'BAD_ARGUMENT')
+    }
+  })
+
+  it('rendezvous order is the same from any starting order and moves only the lost node\'s keys', function () {
+    const peers = ['a', 'b', 'c', 'd', 'e']
+    const keys = Array.from({ length: 200 }, (_, i) => `key${i}`)
+    for (const k of keys.slice(0, 20)) assert.deepEqual(rendezvous(k, peers), rendezvous(k, [...peers].reverse()))
+    const without = peers.filter(p => p !== 'c')
+    for (const k of keys) {
+      const first = rendezvous(k, peers)[0]
+      if (first !== 'c') assert.equal(rendezvous(k, without)[0], first)
+    }
+  })
+})
