@@ -13,6 +13,9 @@ await build({
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
+  // piscina finds its own worker script, better-sqlite3 its native addon, by
+  // __dirname: they must stay files of node_modules (`mesh node` is bundled).
+  external: ['piscina', 'better-sqlite3'],
   // CommonJS dependencies (commander, msgpackr) call require() for Node's
   // built-ins; an ES module bundle has no require of its own.
   banner: { js: "import { createRequire as __meshCreateRequire } from 'node:module'; const require = __meshCreateRequire(import.meta.url);" }

@@ -44,15 +44,16 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000
  * A node re-signs and re-sends its record this often even when nothing
  * changed, and peers drop a record not refreshed within RECORD_TTL_MS. The
  * connection closing removes a record at once; the TTL is the backstop.
+ * Relayed records (src/registry/relay.ts) are dropped sooner, when not
+ * refreshed within RELAYED_RECORD_TTL_MS: the refresh is what keeps a record
+ * alive beyond the origin's neighbours, so it is every 5 s (was 20 s; one
+ * signature and one small frame per neighbour).
  */
-export const RECORD_REFRESH_MS = 20_000
+export const RECORD_REFRESH_MS = 5_000
 export const RECORD_TTL_MS = 60_000
 
 /** Load changes are batched: at most one record push per peer in this window. */
 export const LOAD_PUBLISH_DEBOUNCE_MS = 100
-
-/** mDNS query interval: libp2p's default is 10 s; 1 s lets a new node be found fast. */
-export const MDNS_INTERVAL_MS = 1_000
 
 /** Default listen address: loopback, a random port. */
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
@@ -246,6 +247,67 @@ export const MAX_REF_DEPTH = 32
 /** MessagePack extension type carrying a handle or callback reference on the wire. */
 export const REF_EXTENSION_TYPE = 0x4d
 
+// ---- LAN discovery and dialling (src/discovery/, issue 15) ----
+
+/**
+ * mDNS queries: at start, then backing off. A new node is found by its own
+ * announcement (sent at start and again after MDNS_ANNOUNCE_REPEAT_MS) and
+ * finds the others by its first query; later queries only make up for lost
+ * packets, so they back off to one per MDNS_QUERY_INTERVAL_MS. (@libp2p/mdns
+ * queried every second, and each query cost N² packet handlings mesh-wide.)
+ */
+export const MDNS_QUERY_SCHEDULE_MS = [0, 1_000, 3_000, 10_000, 30_000]
+export const MDNS_QUERY_INTERVAL_MS = 60_000
+export const MDNS_ANNOUNCE_REPEAT_MS = 1_000
+/** TTL of the records a node answers with, in seconds: @libp2p/mdns's value. */
+export const MDNS_RECORD_TTL_S = 120
+/** Multicast answers to other implementations' queries wait a random 20–120 ms (RFC 6762 §6), so N answers do not land at once. */
+export const MDNS_RESPONSE_DELAY_MS: [number, number] = [20, 120]
+/** Records read from one mDNS packet, and addresses kept per peer: a flood of fake answers costs bounded work. */
+export const MDNS_MAX_ANSWERS = 64
+export const MDNS_MAX_ADDRS_PER_PEER = 8
+/**
+ * Dialling discovered peers (src/discovery/dialer.ts). Of two nodes that find
+ * each other the higher peer id waits DIAL_YIELD_MS (+ up to half again) for
+ * the lower one's dial: one connection per pair. Failed dials back off from
+ * DIAL_BACKOFF_BASE_MS, doubling to DIAL_BACKOFF_MAX_MS, while discovery
+ * reported the peer within DIAL_FORGET_MS (bootstrap peers: for good).
+ * DIAL_MAX_PARALLEL bounds the handshakes one node runs at once (each costs
+ * a few ms of CPU; dozens at once starved a 2-core machine), DIAL_MAX_PEERS
+ * the peers it tracks (about 200 bytes each).
+ */
+export const DIAL_YIELD_MS = 1_000
+export const DIAL_BACKOFF_BASE_MS = 500
+export const DIAL_BACKOFF_MAX_MS = 30_000
+export const DIAL_FORGET_MS = 30_000
+export const DIAL_MAX_PARALLEL = 8
+export const DIAL_MAX_PEERS = 1_024
+/**
+ * The partial mesh: a node dials discovered peers while it has fewer than
+ * this many, plus its ring successor (so the mesh is always connected);
+ * records are relayed to the rest. 8 keeps the relay path ~2 hops at 50 nodes
+ * (a random graph of degree ≥ 8) while setting up ~4× fewer connections than
+ * a full mesh of 50 (each costs tens of ms of CPU).
+ */
+export const DIAL_TARGET_PEERS = 8
+/** A dial (TCP, Noise, Yamux) or inbound upgrade may take this long: 3× libp2p's 10 s, for loaded machines; a dead peer fails at once (refused or unreachable). */
+export const DIAL_TIMEOUT_MS = 30_000
+/**
+ * Record relaying (src/registry/relay.ts). A relayed record not refreshed
+ * within RELAYED_RECORD_TTL_MS (three refreshes) is dropped: the bound on how
+ * long a peer that vanished without any neighbour noticing stays listed.
+ * MAX_RECORDS bounds the records a node holds, MAX_RECORDS_PER_NEIGHBOUR
+ * the origins one neighbour may introduce (a flood of fake records stops
+ * there), MAX_RELAYED_RECORD_BYTES a relayed record's size (a direct one
+ * may be up to MAX_RECORD_BYTES): 4096 × 16 KiB bounds held frames to 64 MiB
+ * in the worst case, ~1 KiB each in practice. A load-only change is
+ * forwarded at most once per RELAY_LOAD_INTERVAL_MS per origin.
+ */
+export const RELAYED_RECORD_TTL_MS = 3 * RECORD_REFRESH_MS
+export const MAX_RECORDS = 4_096
+export const MAX_RECORDS_PER_NEIGHBOUR = 512
+export const MAX_RELAYED_RECORD_BYTES = 16 * 1024
+export const RELAY_LOAD_INTERVAL_MS = 1_000
 /*
  * Detached jobs and their journal (src/results/, src/store/, docs/results.md).
  */

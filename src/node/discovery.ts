@@ -1,25 +1,20 @@
 import type { Libp2p } from '@libp2p/interface'
-import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
-
-const log = logger('mesh:discovery')
+import { startDialer, type PeerDialer } from '../discovery/dialer.js'
 
 /**
- * libp2p v3 does not dial what mDNS (or any discovery) finds: dial each
- * discovered peer once, unless already connected. Used by createMeshNode's
- * default stack; an embedding app keeps its own policy.
+ * libp2p v3 does not dial what discovery finds. createMeshNode's default
+ * stack keeps a partial mesh with src/discovery/dialer.ts (retries, tie-break,
+ * bounded dials, ring successor); an embedding app keeps its own policy.
+ * Call before the node starts, so no discovered peer is missed.
  */
-export function dialDiscovered (libp2p: Libp2p): void {
-  libp2p.addEventListener('peer:discovery', (evt) => {
-    const peer = evt.detail.id
-    if (peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) return
-    libp2p.dial(peer).catch((err: any) => { log('dial %p failed: %s', peer, err.message) })
-  })
+export function dialDiscovered (libp2p: Libp2p): PeerDialer {
+  const dialer = startDialer(libp2p)
+  libp2p.addEventListener('stop', () => { dialer.stop() }, { once: true })
+  return dialer
 }
 
-/** Dial the bootstrap peers (multiaddrs with /p2p/<id>) for networks mDNS does not reach. */
-export function dialBootstrap (libp2p: Libp2p, bootstrap: string[]): void {
-  for (const addr of bootstrap) {
-    libp2p.dial(multiaddr(addr)).catch((err: any) => { log('bootstrap dial %s failed: %s', addr, err.message) })
-  }
+/** Dial the bootstrap peers (multiaddrs with /p2p/<id>) for networks mDNS does not reach, and redial them when lost. */
+export function dialBootstrap (dialer: PeerDialer, bootstrap: string[]): void {
+  dialer.bootstrap(bootstrap.map(a => multiaddr(a)))
 }

@@ -7,7 +7,8 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions as Libp2pInit } from 'libp2p'
-import { MDNS_INTERVAL_MS } from '../constants.js'
+import { DIAL_TIMEOUT_MS } from '../constants.js'
+import { lanDiscovery } from '../discovery/mdns.js'
 import { joinChunks } from './coalesce.js'
 import type { MeshComponents, MeshService } from './mesh-service.js'
 
@@ -45,10 +46,18 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
     transports: [tcp()],
     connectionEncrypters: [joinChunks(noise())],
     streamMuxers: [yamux()],
-    // Imported only when used: `--no-mdns` nodes and clients skip loading it.
-    peerDiscovery: options.mdns ? [(await import('@libp2p/mdns')).mdns({ interval: MDNS_INTERVAL_MS, serviceTag: options.mdnsServiceTag })] : [],
     ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
+    // libp2p's monitor pings every connection every 10 s on a new stream and
+    // aborts it when a ping is slow: with 50 peers that was most of an idle
+    // node's CPU, and on a loaded machine it cut healthy connections. A dead
+    // peer's connection closes by itself; a hung one lapses its RPC lease.
+    connectionMonitor: { enabled: false },
     connectionManager: {
+      // libp2p's 10 s for a dial and for an inbound upgrade: a node starting
+      // among dozens on two busy cores took longer for a Noise handshake, and
+      // the aborted attempt was only retried (and aborted) again.
+      dialTimeout: DIAL_TIMEOUT_MS,
+      inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
@@ -56,6 +65,8 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
     services: {
       identify: identify(),
       ping: ping(),
+      // mDNS with announcements and unicast answers (src/discovery/mdns.ts); src/discovery/dialer.ts acts on what it finds.
+      ...(options.mdns ? { lanDiscovery: lanDiscovery({ serviceTag: options.mdnsServiceTag }) } : {}),
       ...(mesh !== undefined ? { mesh } : {})
     }
   })

@@ -149,13 +149,13 @@ export async function createMeshNode (options: MeshNodeOptions = {}): Promise<Me
     if (err instanceof MeshError) throw err
     throw new ConfigError(`cannot create the node: ${err.message}`)
   }
-  dialDiscovered(libp2p)
+  const dialer = dialDiscovered(libp2p)
   try {
     await libp2p.start()
   } catch (err: any) {
     if (err instanceof MeshError) throw err
     throw new ConfigError(`cannot start the node (listen ${libp2p.getMultiaddrs().join(', ') || 'failed'}): ${err.message}`)
   }
-  dialBootstrap(libp2p, options.bootstrap ?? [])
+  dialBootstrap(dialer, options.bootstrap ?? [])
   return new MeshNode(libp2p)
 }

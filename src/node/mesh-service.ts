@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
-import type { ComponentLogger, Libp2pEvents, Logger, Metrics, PeerId, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -77,6 +77,7 @@ export interface MeshComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   addressManager: AddressManager
+  peerStore: PeerStore
   metrics?: Metrics
 }
 

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { decode, encode } from '../codec.js'
 import {
   LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_MAX_INBOUND_STREAMS,
@@ -8,6 +10,7 @@ import {
 } from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
 import { openRecord, signRecord, type NodeRecord } from './record.js'
+import { RelayTable, peek } from './relay.js'
 import type { OfferPart, Registry, RegistryEvents } from './registry.js'
 
 /** The libp2p components the LAN registry uses. */
@@ -19,17 +22,24 @@ export interface LanRegistryComponents {
   registrar: Registrar
   connectionManager: ConnectionManager
   addressManager: AddressManager
+  /** Relayed records' addresses go here, so a call to a peer not connected can dial it. */
+  peerStore: PeerStore
 }
 
 /**
  * The registry that replaces a name server. Every node signs a record of what
  * it serves and pushes it to each peer it connects to, on a long-lived stream;
- * it pushes again when the offer changes. A record goes away when its peer
- * disconnects, or when it expires unrefreshed. Records are only accepted from
- * the peer they describe, signed by its key, and with a growing seq.
+ * it pushes again when the offer changes. Records are only accepted signed
+ * by the key of the peer they describe, and with a growing seq. Each node
+ * relays the records it accepts, unchanged, to its other neighbours, and
+ * gives a new neighbour every record it holds (./relay.ts): the mesh need
+ * not be fully connected, and one connection shows a client all of it. A
+ * record goes away when its peer's connection closes (and the neighbour that
+ * saw it close tells the others: a `lost` notice), or when it is not
+ * refreshed in time.
  */
 export class LanRegistry extends EventEmitter<RegistryEvents> implements Registry {
-  private readonly records = new Map<string, NodeRecord>()
+  private readonly relay = new RelayTable()
   private readonly parts: Array<() => OfferPart> = []
   private readonly log: Logger
   private readonly pushStreams = new Map<string, Stream>()
@@ -78,7 +88,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     await this.components.registrar.unhandle(REGISTRY_PROTOCOL).catch(() => {})
     for (const stream of this.pushStreams.values()) stream.abort(new Error('node stopping'))
     this.pushStreams.clear()
-    this.records.clear()
+    this.relay.clear()
   }
 
   /** This node's own current record. */
@@ -87,11 +97,11 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   /** Every peer's record (not this node's own). */
   peers (): NodeRecord[] {
     this.expire()
-    return [...this.records.values()]
+    return [...this.relay.held.values()].map(h => h.record)
   }
 
   get (peerId: string): NodeRecord | undefined {
-    return this.records.get(peerId)
+    return this.relay.held.get(peerId)?.record
   }
 
   providers (task: string): NodeRecord[] {
@@ -139,9 +149,12 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   }
 
   private sendCurrent (peer: string, stream: Stream): void {
-    if (this.current === undefined) return
+    if (this.current !== undefined) this.sendFrame(peer, stream, this.current.frame)
+  }
+
+  private sendFrame (peer: string, stream: Stream, frame: Uint8Array): void {
     try {
-      stream.send(this.current.frame)
+      stream.send(frame)
     } catch (err: any) {
       this.log('push to %s failed: %s', peer, err.message)
       stream.abort(err)
@@ -163,6 +176,8 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
         if (this.running && this.components.connectionManager.getConnections(peer).length > 0) void this.openPushStream(peer)
       })
       this.sendCurrent(key, stream)
+      // Everything this node knows, so a new neighbour (a client) sees the whole mesh at once.
+      for (const h of this.relay.held.values()) if (h.record.peerId !== key && h.via !== key) this.sendFrame(key, stream, h.frame)
     } catch (err: any) {
       this.log('cannot open registry stream to %p: %s', peer, err.message)
     } finally {
@@ -197,25 +212,74 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   }
 
   private async accept (from: string, frame: Uint8Array): Promise<void> {
-    const record = await openRecord(decode(frame))
-    if (record.peerId !== from) throw new Error(`record for ${record.peerId} arrived from ${from}`)
-    const known = this.records.get(from)
-    if (known !== undefined && known.seq >= record.seq) throw new Error(`stale record seq ${record.seq} ≤ ${known.seq}`)
+    const envelope = decode(frame)
+    const lost = envelope as { lost?: unknown, seq?: unknown } | null
+    if (typeof lost?.lost === 'string' && typeof lost.seq === 'number') { this.onLost(from, lost.lost, lost.seq); return }
+    const head = peek(envelope)
+    if (head === undefined) throw new Error('not a signed record')
+    if (head.peerId === this.components.peerId.toString()) return
+    const why = this.relay.refuse(from, head.peerId, head.seq, frame.byteLength)
+    if (why === 'duplicate' || why === 'dropped') return
+    if (why !== undefined) throw new Error(why)
+    const record = await openRecord(envelope)
+    if (record.peerId !== head.peerId || record.seq !== head.seq) throw new Error('record changed while verified')
     if (record.expires <= Date.now()) throw new Error('record already expired')
-    // The peer may have disconnected while its record was being verified.
-    if (!this.components.connectionManager.getConnections().some(c => c.remotePeer.toString() === from)) return
-    this.records.set(from, record)
-    this.emit('change', from, record)
+    // Verifying took a while: a newer copy (from another neighbour) may have won.
+    if (this.relay.refuse(from, record.peerId, record.seq, frame.byteLength) !== undefined) return
+    // The neighbour may have disconnected while the record was being verified.
+    if (!this.connected(from)) return
+    // Held and forwarded as it arrived: the origin's bytes and signature, length-prefixed again.
+    const framed = encodeFrame(frame)
+    const forward = this.relay.hold(from, record, framed)
+    if (record.peerId !== from && forward && !this.connected(record.peerId)) this.learnAddrs(record)
+    this.emit('change', record.peerId, record)
+    if (forward) this.forward(framed, from, record.peerId)
+  }
+
+  private connected (peer: string): boolean {
+    return this.components.connectionManager.getConnections().some(c => c.remotePeer.toString() === peer)
+  }
+
+  /** A relayed record's addresses go to the peer store, so a call to that peer can dial it. */
+  private learnAddrs (record: NodeRecord): void {
+    try {
+      const multiaddrs = record.addrs.map(a => multiaddr(a).decapsulateCode(CODE_P2P))
+      this.components.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs }).catch(() => {})
+    } catch (err: any) {
+      this.log('bad addresses in the record of %s: %s', record.peerId, err.message)
+    }
+  }
+
+  /** Send `frame` to every neighbour but `from` and the record's origin. */
+  private forward (frame: Uint8Array, from: string, origin: string): void {
+    for (const [peer, stream] of this.pushStreams) {
+      if (peer !== from && peer !== origin) this.sendFrame(peer, stream, frame)
+    }
+  }
+
+  /** A neighbour lost its connection to `peer`: drop its record, unless newer or we are connected to it. */
+  private onLost (from: string, peer: string, seq: number): void {
+    const h = this.relay.held.get(peer)
+    if (h === undefined || h.record.seq > seq || this.connected(peer)) return
+    this.drop(peer, from)
+  }
+
+  /** Drop `peer`'s record and tell the neighbours (but `from`) it is lost. */
+  private drop (peer: string, from?: string): void {
+    const h = this.relay.drop(peer)
+    if (h === undefined) return
+    this.emit('change', peer, undefined)
+    const notice = encodeFrame(encode({ lost: peer, seq: h.record.seq }))
+    for (const [p, stream] of this.pushStreams) if (p !== from && p !== peer) this.sendFrame(p, stream, notice)
   }
 
   private forget (peer: string): void {
-    if (this.records.delete(peer)) this.emit('change', peer, undefined)
+    this.drop(peer)
   }
 
   private expire (): void {
-    const now = Date.now()
-    for (const [peer, record] of this.records) {
-      if (record.expires <= now) this.forget(peer)
+    for (const peer of this.relay.stale()) {
+      if (this.relay.drop(peer) !== undefined) this.emit('change', peer, undefined)
     }
   }
 }

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os'
 import { Piscina } from 'piscina'
+import { srcModule } from '../paths.js'
 import type { WorkerJob } from './worker.js'
 
 /** Leave one core to the event loop so the node keeps answering while busy. */
@@ -14,7 +15,7 @@ export class WorkerPool {
 
   constructor (readonly workers: number, modules: string[]) {
     this.piscina = new Piscina({
-      filename: new URL('./worker.js', import.meta.url).href,
+      filename: srcModule('scheduler/worker.js').href,
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.js'
+import { srcModule } from '../paths.js'
 import { builtinTasks, companionTasks } from './builtins.js'
 import { tasksOfModule } from './module.js'
 import { parseRate } from '../workflows/gate.js'
 import type { LoadedTask, TaskDefinition } from './types.js'
 
-const BUILTINS_MODULE = new URL('./builtins.js', import.meta.url).href
+const BUILTINS_MODULE = srcModule('tasks/builtins.js').href
 
 /**
  * What a node serves: built-in task names and module paths (as a list or a

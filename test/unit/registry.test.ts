@@ -19,7 +19,8 @@ function componentsOf (libp2p: Libp2p, privateKey: PrivateKey): LanRegistryCompo
       openStream: async (peer: any, protocol: string, options: any) => libp2p.dialProtocol(peer, protocol, options),
       getConnections: (peer?: any) => libp2p.getConnections(peer)
     } as any,
-    addressManager: { getAddresses: () => libp2p.getMultiaddrs() } as any
+    addressManager: { getAddresses: () => libp2p.getMultiaddrs() } as any,
+    peerStore: libp2p.peerStore
   }
 }
 

@@ -1,0 +1,120 @@
+import { decode } from '../codec.js'
+import {
+  MAX_RELAYED_RECORD_BYTES, MAX_RECORDS, MAX_RECORDS_PER_NEIGHBOUR, RELAYED_RECORD_TTL_MS, RELAY_LOAD_INTERVAL_MS
+} from '../constants.js'
+import type { NodeRecord } from './record.js'
+
+/**
+ * Relaying signed records beyond direct neighbours (issue 15). A node
+ * forwards every record it accepts, byte for byte as its origin signed it,
+ * to its other neighbours; a receiver verifies the origin's signature, so a
+ * relay can drop or delay records but never forge or alter one. With it a
+ * node needs only a few connections (src/discovery/dialer.ts) and still
+ * knows the whole mesh, and a client bootstrapped to one node sees all of it.
+ *
+ * This table holds what the registry needs besides the record itself: the
+ * signed frame (to forward), how the record arrived, and when it was last
+ * heard. Its rules:
+ *
+ * - A frame whose (peer, seq) is not newer than the one held is a duplicate
+ *   (every record reaches a node once per neighbour): it is dropped before
+ *   its signature is checked, the costly part.
+ * - A direct record (from the peer it describes) goes when that connection
+ *   closes, as before. A relayed one goes when not refreshed within
+ *   RELAYED_RECORD_TTL_MS (origins re-sign every RECORD_REFRESH_MS), or at
+ *   once when a neighbour reports the origin's connection lost (a `lost`
+ *   notice, see Registry), unless it is newer than the notice.
+ * - Bounds: at most MAX_RECORDS records; one neighbour may introduce at most
+ *   MAX_RECORDS_PER_NEIGHBOUR origins; a relayed frame is at most
+ *   MAX_RELAYED_RECORD_BYTES. A peer announcing thousands of fake records
+ *   costs at most those, and honest records are still taken.
+ * - A record whose tasks, objects and addresses did not change (a load
+ *   update) is forwarded at most once per RELAY_LOAD_INTERVAL_MS per origin:
+ *   a busy mesh does not flood load hints to every node.
+ */
+export interface Held {
+  record: NodeRecord
+  frame: Uint8Array
+  /** The neighbour it first arrived from (the origin itself when direct). */
+  via: string
+  direct: boolean
+  heardAt: number
+  forwardedAt: number
+  /** tasks/objects/addrs as JSON: what makes a change worth forwarding at once. */
+  shape: string
+}
+
+/** The (peer, seq) of an encoded signed record, read without checking it. */
+export function peek (envelope: unknown): { peerId: string, seq: number } | undefined {
+  const payload = (envelope as { payload?: unknown } | null)?.payload
+  if (!(payload instanceof Uint8Array)) return undefined
+  const r = decode(payload) as { peerId?: unknown, seq?: unknown } | null
+  return typeof r?.peerId === 'string' && typeof r.seq === 'number' ? { peerId: r.peerId, seq: r.seq } : undefined
+}
+
+const shapeOf = (r: NodeRecord): string => JSON.stringify([r.tasks, r.objects, r.addrs])
+
+export class RelayTable {
+  readonly held = new Map<string, Held>()
+  /** Origins each neighbour introduced. */
+  private readonly introduced = new Map<string, number>()
+  /** seq of records dropped on a `lost` notice or a disconnect: older copies still in flight are not taken back. */
+  private readonly dropped = new Map<string, number>()
+
+  /** Why a frame of `peerId`/`seq` from neighbour `from` must not be taken; undefined: verify it. */
+  refuse (from: string, peerId: string, seq: number, bytes: number): string | undefined {
+    const known = this.held.get(peerId)
+    if (known !== undefined && known.record.seq >= seq) return 'duplicate'
+    // From the origin itself (a reconnect): always taken.
+    if (peerId === from) return undefined
+    if ((this.dropped.get(peerId) ?? -1) >= seq) return 'dropped'
+    if (bytes > MAX_RELAYED_RECORD_BYTES) return `relayed record of ${bytes} bytes is over ${MAX_RELAYED_RECORD_BYTES}`
+    if (known === undefined) {
+      if (this.held.size >= MAX_RECORDS) return `holding ${MAX_RECORDS} records already`
+      if ((this.introduced.get(from) ?? 0) >= MAX_RECORDS_PER_NEIGHBOUR) return `neighbour introduced ${MAX_RECORDS_PER_NEIGHBOUR} records already`
+    }
+    return undefined
+  }
+
+  /** Hold `record`; returns whether it is worth forwarding now. */
+  hold (from: string, record: NodeRecord, frame: Uint8Array): boolean {
+    const now = Date.now()
+    const known = this.held.get(record.peerId)
+    const direct = record.peerId === from
+    const shape = shapeOf(record)
+    if (known === undefined) this.introduced.set(from, (this.introduced.get(from) ?? 0) + 1)
+    const via = known?.via ?? from
+    const forward = known === undefined || known.shape !== shape || now - known.forwardedAt >= RELAY_LOAD_INTERVAL_MS
+    this.held.set(record.peerId, { record, frame, via: direct ? from : via, direct: direct || (known?.direct ?? false), heardAt: now, forwardedAt: forward ? now : (known?.forwardedAt ?? 0), shape })
+    this.dropped.delete(record.peerId)
+    return forward
+  }
+
+  /** Drop `peerId`'s record (and remember its seq); returns it if one was held. */
+  drop (peerId: string): Held | undefined {
+    const h = this.held.get(peerId)
+    if (h === undefined) return undefined
+    this.held.delete(peerId)
+    const n = (this.introduced.get(h.via) ?? 1) - 1
+    if (n <= 0) this.introduced.delete(h.via)
+    else this.introduced.set(h.via, n)
+    this.dropped.set(peerId, h.record.seq)
+    if (this.dropped.size > MAX_RECORDS) this.dropped.delete(this.dropped.keys().next().value as string)
+    return h
+  }
+
+  /** Records past their expiry, or relayed and not heard within RELAYED_RECORD_TTL_MS. */
+  stale (now = Date.now()): string[] {
+    const out: string[] = []
+    for (const [peer, h] of this.held) {
+      if (h.record.expires <= now || (!h.direct && now - h.heardAt > RELAYED_RECORD_TTL_MS)) out.push(peer)
+    }
+    return out
+  }
+
+  clear (): void {
+    this.held.clear()
+    this.introduced.clear()
+    this.dropped.clear()
+  }
+}
