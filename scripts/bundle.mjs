@@ -15,7 +15,10 @@ await build({
   logLevel: 'warning',
   // piscina finds its own worker script, better-sqlite3 its native addon, by
   // __dirname: they must stay files of node_modules (`mesh node` is bundled).
-  external: ['piscina', 'better-sqlite3'],
+  // prom-client is CommonJS whose named exports a bundled dynamic import()
+  // loses (`(await import('prom-client')).Registry` is undefined): Node's own
+  // CommonJS interop finds them.
+  external: ['piscina', 'better-sqlite3', 'prom-client'],
   // CommonJS dependencies (commander, msgpackr) call require() for Node's
   // built-ins; an ES module bundle has no require of its own.
   banner: { js: "import { createRequire as __meshCreateRequire } from 'node:module'; const require = __meshCreateRequire(import.meta.url);" }

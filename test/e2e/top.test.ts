@@ -43,8 +43,10 @@ describe('mesh top and mesh events, spawned as a user runs them', function () {
   it('not on a terminal, prints one snapshot and exits; control characters from the wire are shown as ?', async function () {
     const { code, stdout } = await runCli(['top', '--no-mdns', '--bootstrap', ...alpha.addresses])
     assert.equal(code, 0)
-    assert.match(stdout, /mesh top — 1 nodes up, \d+ tasks/)
+    // A client bootstrapped to alpha alone sees the whole mesh (records relay): alpha and the caller.
+    assert.match(stdout, /mesh top — 2 nodes up, \d+ tasks/)
     assert.ok(stdout.includes('alpha?[2J'), stdout)
+    assert.match(stdout, /^caller +/m)
     assert.equal(stdout.includes('\u001b'), false, 'no escape reached the output')
     assert.match(stdout, /add\s+1\s+\S+\s+\S+ \S+\s+\S+ \S+\s+3\s+0/) // providers, calls/s, p50, p99, calls, failures
     assert.equal(stdout.split('\n').filter(l => / add +succeeded /.test(l)).length, 3)
@@ -73,9 +75,10 @@ describe('mesh top and mesh events, spawned as a user runs them', function () {
     }
   })
 
-  it('mesh events --json prints each task event of the mesh as one JSON line (a call on a worker: started, then succeeded)', async function () {
-    const child = spawn(process.execPath, [MESH_BIN, 'events', '--json', '--count', '2', '--no-mdns', '--bootstrap', ...alpha.addresses], { stdio: ['ignore', 'pipe', 'pipe'] })
+  it('mesh events --json prints each task event of the mesh as one JSON line (the caller: sent; the worker: started, then succeeded)', async function () {
+    const child = spawn(process.execPath, [MESH_BIN, 'events', '--json', '--no-mdns', '--bootstrap', ...alpha.addresses], { stdio: ['ignore', 'pipe', 'pipe'] })
     const lines: any[] = []
+    const served = (): any[] => lines.filter(l => l.node === alpha.peerId)
     const watching = new Promise<void>((resolve) => {
       createInterface({ input: child.stdout }).on('line', (line) => {
         const msg = JSON.parse(line)
@@ -86,16 +89,25 @@ describe('mesh top and mesh events, spawned as a user runs them', function () {
     const exited = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code) }) })
     await watching
     assert.equal(typeof await client.call('factorial', 20000), 'bigint')
+    await until('the worker\'s succeeded event', () => served().some(l => l.type === 'succeeded'))
+    child.kill('SIGINT')
     assert.equal(await exited, 0)
-    assert.deepEqual(lines.map(l => l.type), ['started', 'succeeded'])
-    for (const l of lines) {
+    // The caller's own event comes from the caller's node (seen through alpha's relayed record), on another stream: its order against alpha's is not fixed.
+    for (const l of lines.filter(l => l.node !== alpha.peerId)) {
+      assert.equal(l.type, 'sent')
+      assert.equal(l.node, client.peerId)
+      assert.equal(l.peer, alpha.peerId)
+    }
+    const mine = served()
+    assert.deepEqual(mine.map(l => l.type), ['started', 'succeeded'])
+    for (const l of mine) {
       assert.equal(l.task, 'factorial')
       assert.equal(l.node, alpha.peerId)
       assert.equal(l.from, client.peerId)
       assert.equal(l.args, '20000')
       assert.equal(typeof l.time, 'number')
-      assert.equal(l.id, lines[0].id)
+      assert.equal(l.id, mine[0].id)
     }
-    assert.equal(typeof lines[1].ms, 'number')
+    assert.equal(typeof mine[1].ms, 'number')
   })
 })
