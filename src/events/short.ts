@@ -1,4 +1,8 @@
 import { EVENT_ARGS_CHARS } from '../constants.js'
+import { bitLength } from '../tasks/split-builtins.js'
+
+/** Integers up to this many bits are shown in full (≤ 25 digits); toString costs microseconds there. */
+const EXACT_BIGINT_BITS = 80
 
 /** A value shown short for events and the dashboard: `4, 6`, `20000n`, `Float64Array(1000000)`, `{rows: 3, …}`. */
 export function shortArgs (args: readonly unknown[], max = EVENT_ARGS_CHARS): string {
@@ -13,8 +17,12 @@ function shortValue (v: unknown, depth: number): string {
   switch (typeof v) {
     case 'number': case 'boolean': return String(v)
     case 'bigint': {
-      const s = v.toString()
-      return s.length > 24 ? `${s.slice(0, 10)}…(${s.length} digits)n` : `${s}n`
+      // Decimal conversion of a huge integer is heavy work (10^6! takes seconds):
+      // a label must never do it on the event loop, so past 80 bits only the
+      // size is shown, from the bit length (linear time).
+      const bits = v === 0n ? 0 : bitLength(v < 0n ? -v : v)
+      if (bits <= EXACT_BIGINT_BITS) return `${v}n`
+      return `${v < 0n ? '-' : ''}…(~${Math.floor((bits - 1) * Math.log10(2)) + 1} digits)n`
     }
     case 'string': return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)
     case 'undefined': return 'undefined'
