@@ -87,3 +87,12 @@ export async function rejectsWithCode (promise: Promise<unknown>, code: string):
   }
   assert.fail(`expected rejection with ${code}`)
 }
+
+/** Poll `check` until it holds; fail naming `what` after `timeout` ms. */
+export async function until (what: string, check: () => boolean | Promise<boolean>, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}

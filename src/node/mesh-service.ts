@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
-import type { ComponentLogger, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { Logger, Metrics, Startable } from '@libp2p/interface'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { NotRunningError } from '../errors.js'
 import { checkExecutionOptions, type MeshLimits } from '../execution/limits.js'
@@ -12,7 +11,7 @@ import { Caller, type MeshCallOptions } from '../jobs/caller.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import { ObjectService, OBJECT_NAMESPACE } from '../objects/service.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
-import { LanRegistry } from '../registry/lan.js'
+import { LanRegistry, type LanRegistryComponents } from '../registry/lan.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions } from '../rpc/channel.js'
@@ -68,16 +67,8 @@ export interface MeshServiceInit extends ResultOptions {
   workflows?: Partial<WorkflowLimits>
 }
 
-/** The libp2p components the mesh service uses (each part gets only its share). */
-export interface MeshComponents {
-  peerId: PeerId
-  privateKey: PrivateKey
-  logger: ComponentLogger
-  events: TypedEventTarget<Libp2pEvents>
-  registrar: Registrar
-  connectionManager: ConnectionManager
-  addressManager: AddressManager
-  peerStore: PeerStore
+/** The libp2p components the mesh service uses (each part gets only its share): the registry's, and metrics when present. */
+export interface MeshComponents extends LanRegistryComponents {
   metrics?: Metrics
 }
 

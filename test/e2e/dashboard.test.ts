@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { spawn } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { createMeshNode, type MeshNode } from '../../src/index.js'
-import { MESH_BIN, rejectsWithCode } from '../helpers.js'
+import { MESH_BIN, rejectsWithCode, until } from '../helpers.js'
 import { parsePrometheus } from '../prometheus.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -32,14 +32,6 @@ async function startNode (args: string[]): Promise<DashNode> {
     void exited.then(() => { reject(new Error(`mesh node exited before ready: ${stderr}`)) })
   })
   return { ...ready, stop: async () => { if (child.exitCode === null) child.kill('SIGTERM'); await exited } }
-}
-
-async function until (what: string, check: () => Promise<boolean> | boolean, timeout = 20_000): Promise<void> {
-  const end = Date.now() + timeout
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
 }
 
 describe('the dashboard in headless Chromium (Debian chromium driven by playwright-core)', function () {

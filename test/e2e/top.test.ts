@@ -5,17 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { createMeshNode, type MeshNode } from '../../src/index.js'
-import { MESH_BIN, runCli, startCliNode, type CliNode } from '../helpers.js'
+import { MESH_BIN, runCli, startCliNode, type CliNode, until } from '../helpers.js'
 
 const TMUX = '/usr/bin/tmux'
-
-async function until (what: string, check: () => boolean, timeout = 20_000): Promise<void> {
-  const end = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 describe('mesh top and mesh events, spawned as a user runs them', function () {
   this.timeout(90_000)

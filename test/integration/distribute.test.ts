@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createMeshNode, MeshError, type MeshNode, type Matrix } from '../../src/index.js'
 import type { JobProgress } from '../../src/stealing/index.js'
 import { factorial as factorialKernel } from '../../src/tasks/kernels/factorial.js'
-import { naiveFactorial } from '../helpers.js'
+import { naiveFactorial, until } from '../helpers.js'
 import { assertClose, naiveMatmul, randomMatrixOf } from '../unit/split.test.js'
 
 /**
@@ -19,14 +19,6 @@ async function mesh (count: number, steal: Record<string, unknown>): Promise<{ n
   const caller = await createMeshNode({ name: 'caller', mdns: false, bootstrap: nodes.map(n => n.addresses[0]) })
   await caller.waitForPeers(count, 10_000)
   return { nodes, caller }
-}
-
-async function until (what: string, check: () => boolean, timeout = 15_000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
 }
 
 for (const count of [1, 2, 3]) {

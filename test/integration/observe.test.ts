@@ -5,15 +5,7 @@ import type { MeshView } from '../../src/events/view.js'
 import type { TaskEvent } from '../../src/events/types.js'
 import { EVENT_ROUTES } from '../../src/events/protocol.js'
 import { parsePrometheus } from '../prometheus.js'
-import { rejectsWithCode } from '../helpers.js'
-
-async function until (what: string, check: () => boolean, timeout = 10_000): Promise<void> {
-  const end = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+import { rejectsWithCode, until } from '../helpers.js'
 
 describe('seeing the mesh: task events across nodes, the mesh view and Prometheus metrics', function () {
   let a: MeshNode

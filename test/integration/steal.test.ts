@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { createMeshNode, MeshError, type MeshNode, type Matrix } from '../../src/index.js'
 import type { JobProgress } from '../../src/stealing/index.js'
 import { factorial as factorialKernel } from '../../src/tasks/kernels/factorial.js'
-import { naiveFactorial } from '../helpers.js'
+import { naiveFactorial, until } from '../helpers.js'
 import { assertClose, naiveMatmul, randomMatrixOf } from '../unit/split.test.js'
 
 /** Small jobs cut into many chunks, so a few-second test exercises the whole mechanism. */
@@ -19,14 +19,6 @@ async function mesh (count: number, options: Array<{ throttle?: number }> = []):
   // Every node knows every other's record: thieves find their victims there.
   await Promise.all(nodes.map(n => n.waitForPeers(count - 1, 10_000)))
   return nodes
-}
-
-async function until (what: string, check: () => boolean, timeout = 15_000): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
 }
 
 for (const count of [1, 2, 3]) {
