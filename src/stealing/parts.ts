@@ -34,13 +34,14 @@ function layoutOf (value: unknown): PartsLayout | undefined {
 
 /** The caller's side of one attempt: keeps the parts, assembles them when the answer says so. */
 export class PartsCollector {
-  private readonly parts = new Map<number, unknown>()
+  /** Made at the first part: every remote attempt has a collector, and almost none gets a part. */
+  private parts?: Map<number, unknown>
 
   /** A progress event: true when it was a part (kept here, not shown to the user). */
   take (data: unknown): boolean {
     if (data == null || typeof data !== 'object' || !(PART in data)) return false
     const idx = (data as PartEvent)[PART]
-    if (Number.isSafeInteger(idx) && idx >= 0) this.parts.set(idx, (data as PartEvent).data)
+    if (Number.isSafeInteger(idx) && idx >= 0) (this.parts ??= new Map()).set(idx, (data as PartEvent).data)
     return true
   }
 
@@ -50,10 +51,10 @@ export class PartsCollector {
     if (layout === undefined) return value
     const parts: unknown[] = []
     for (let i = 0; i < layout.count; i++) {
-      if (!this.parts.has(i)) throw new BadArgumentError(`the provider answered with ${layout.count} parts but part ${i} never came`)
+      if (this.parts?.has(i) !== true) throw new BadArgumentError(`the provider answered with ${layout.count} parts but part ${i} never came`)
       parts.push(this.parts.get(i))
     }
-    this.parts.clear()
+    this.parts = undefined
     if (layout.kind === 'string') return (layout.prefix ?? '') + parts.join('')
     let length = 0
     for (const p of parts) length += (p as Float64Array).length
