@@ -346,7 +346,18 @@ export const JOB_ID_HINT_BYTES = 4
 /** The journal's file in the data dir, its SQLite application_id ("mesh" in ASCII) and schema version. */
 export const JOURNAL_FILE = 'jobs.sqlite'
 export const JOURNAL_APPLICATION_ID = 0x6d657368
-export const JOURNAL_SCHEMA_VERSION = 1
+export const JOURNAL_SCHEMA_VERSION = 2
+
+/**
+ * A running detached job's STARTED/PROGRESS/RETRY state and last progress are
+ * journaled at most once per job this often, all pending ones in one
+ * transaction: they only matter after a restart (what `mesh status` reads then),
+ * a split job reports progress every 100 ms, and a job that finishes within
+ * this window never writes them at all — the final state supersedes them.
+ */
+export const PROGRESS_JOURNAL_MS = 1_000
+/** A progress event bigger than this, encoded, is not journaled (its state is): progress is a few numbers, not data. */
+export const PROGRESS_JOURNAL_MAX_BYTES = 16 * 1024
 
 /** Internal calls (asking a holder, replicating) wait this long for an answer. */
 export const RESULT_CALL_TIMEOUT_MS = 5_000

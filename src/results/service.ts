@@ -1,48 +1,16 @@
 import type { Logger } from '@libp2p/interface'
 import { decode, encode } from '../codec.js'
 import { EXPIRED_KEPT_MS, RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
-import { BadArgumentError, CancelledError, ExpiredError, MayHaveRunError, MeshError, UnknownJobError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
+import { BadArgumentError, CancelledError, MayHaveRunError, UnknownJobError, UnknownTaskError, errorToWire } from '../errors.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
+import { StateJournal } from './states.js'
+import { JOB_ROUTES, ROUTE_NAMES, asArgs, outcomeOf, parseId, type DetachOptions, type JobSnapshot, type Presubmitted } from './wire.js'
 
-/** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
-export const JOB_NAMESPACE = '@mesh/jobs'
-export const JOB_ROUTES = {
-  submit: '@mesh/jobs/submit',
-  replicate: '@mesh/jobs/replicate',
-  settled: '@mesh/jobs/settled',
-  get: '@mesh/jobs/get',
-  watch: '@mesh/jobs/watch',
-  cancel: '@mesh/jobs/cancel',
-  list: '@mesh/jobs/list'
-} as const
-const ROUTE_NAMES = new Set<string>(Object.values(JOB_ROUTES))
-
-/** What a holder says about a job. */
-export interface JobSnapshot {
-  id: string
-  task: string
-  state: StoredState
-  /** The latest progress event of a running job. */
-  progress?: unknown
-  created: number
-  finished?: number
-  /** Whether the answering node runs it (`provider`) or keeps a copy (`replica`). */
-  role: 'provider' | 'replica'
-  holder: string
-}
-
-export interface DetachOptions {
-  /** The job's own time limit over all attempts, in ms (default DEFAULT_DETACHED_TIMEOUT_MS). */
-  timeout?: number
-  retries?: number
-  idempotent?: boolean
-}
-
-/** Sent with a submit by a submitter that replicated the job itself (in parallel): the id it chose and the replica holding the copy. */
-export interface Presubmitted { id: string, replica: string }
+export { JOB_NAMESPACE, JOB_ROUTES } from './wire.js'
+export type { DetachOptions, JobSnapshot, Presubmitted } from './wire.js'
 
 /** What the detached-jobs service needs from its node: narrow, so an embedding app can provide it. */
 export interface DetachedJobsComponents {
@@ -77,9 +45,12 @@ interface Live { job?: Job, status: StoredState, progress?: unknown, watchers: S
 export class DetachedJobs {
   private readonly live = new Map<string, Live>()
   private readonly sweeper: NodeJS.Timeout
+  /** STARTED / PROGRESS / RETRY and the last progress, journaled coalesced (what a restarted node reports). */
+  private readonly states: StateJournal
   private running = true
 
   constructor (private readonly c: DetachedJobsComponents) {
+    this.states = new StateJournal(c.journal, c.logger)
     this.sweeper = setInterval(() => { this.sweep() }, Math.max(RESULT_SWEEP_MIN_MS, Math.min(RESULT_SWEEP_MAX_MS, c.ttl / 10)))
     this.sweeper.unref()
   }
@@ -98,6 +69,7 @@ export class DetachedJobs {
   stop (): void {
     this.running = false
     clearInterval(this.sweeper)
+    this.states.stop()
     for (const live of this.live.values()) {
       // Held jobs stay in the journal: a restart with the same data dir re-runs them.
       live.job?.removeAllListeners()
@@ -129,20 +101,9 @@ export class DetachedJobs {
       this.start(row)
       return row.id
     }
-    // The replica: the first live holder by rendezvous order that journals it (first two tried).
-    const candidates = rendezvous(random, this.c.holders().filter(p => p !== this.c.peerId)).slice(0, 2)
-    for (const replica of candidates) {
-      const id = makeJobId(random, this.c.peerId, replica)
-      try {
-        await this.c.call(replica, JOB_ROUTES.replicate, [{ ...row, id, role: 'replica', peer: this.c.peerId }], { timeout: RESULT_CALL_TIMEOUT_MS })
-        row.id = id
-        row.peer = replica
-        break
-      } catch (err: any) {
-        this.c.logger('replica %s refused job: %s', replica, err.message)
-      }
-    }
-    if (row.id === '') row.id = makeJobId(random, this.c.peerId)
+    const replica = await this.placeCopy(random, undefined, (r) => [{ ...row, id: makeJobId(random, this.c.peerId, r), role: 'replica', peer: this.c.peerId }])
+    row.id = makeJobId(random, this.c.peerId, replica)
+    row.peer = replica ?? null
     try {
       this.c.journal.accept(row)
     } catch (err) {
@@ -158,7 +119,7 @@ export class DetachedJobs {
     const [first, ...rest] = call.args
     switch (call.task) {
       case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from, rest[2] as Presubmitted | undefined)
-      case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from)
+      case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from, (rest[0] as { moved?: unknown } | undefined)?.moved === true)
       case JOB_ROUTES.settled: return this.replicaSettled(parseId(first), rest[0] as StoredState, rest[1] as Uint8Array)
       case JOB_ROUTES.get: return this.snapshot(parseId(first))
       case JOB_ROUTES.watch: return this.watch(parseId(first), call)
@@ -220,30 +181,87 @@ export class DetachedJobs {
     })
   }
 
-  /** A peer left: take over the unfinished jobs it provided and this node keeps a copy of. */
+  /**
+   * A peer left. The unfinished jobs it provided that this node keeps a copy
+   * of are taken over (idempotent ones re-dispatched, the others failed
+   * MAY_HAVE_RUN); those it kept a copy of for this node lost their replica.
+   * Either way this node is now their only holder, so it gives each running
+   * one a new replica: a second death loses nothing either.
+   */
   peerLeft (peer: string): void {
     if (!this.running) return
-    for (const row of this.c.journal.unfinished()) {
-      if (row.role !== 'replica' || row.peer !== peer) continue
+    for (const row of this.c.journal.heldWith(peer)) {
+      if (row.role === 'provider') {
+        this.c.logger('replica %s of job %s is gone: choosing another', peer, row.id)
+        const live = this.live.get(row.id)
+        if (live !== undefined) live.replica = null
+        this.c.journal.setPeer(row.id, null)
+        this.rereplicate(row.id, peer)
+        continue
+      }
       this.c.journal.takeOver(row.id)
       if (row.idempotent) {
         this.c.logger('provider %s of job %s is gone: re-dispatching it', peer, row.id)
         this.start({ ...row, role: 'provider', peer: null })
+        this.rereplicate(row.id, peer)
       } else {
         this.finish(row.id, 'FAILURE', new MayHaveRunError(`the provider of this job left while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`), false)
       }
     }
   }
 
-  /** Keep a copy of a job: sent by its provider, or by its submitter in parallel with the submit (then `row.peer` names the provider). */
-  private keepReplica (row: JobRow, from: string): void {
+  /**
+   * Keep a copy of a job: sent by its provider, or by its submitter in
+   * parallel with the submit (then `row.peer` names the provider) — the id
+   * names both. A `moved` copy comes from a holder that lost the job's other
+   * holder (it took the job over, or its replica died): its sender is the
+   * provider now, whom the id need not name.
+   */
+  private keepReplica (row: JobRow, from: string, moved: boolean): void {
     if (row == null || typeof row !== 'object' || typeof row.task !== 'string') throw new BadArgumentError('malformed replica')
-    const provider = typeof row.peer === 'string' ? row.peer : from
+    const provider = moved || typeof row.peer !== 'string' ? from : row.peer
     const parsed = parseJobId(row.id)
-    if (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId)) throw new BadArgumentError('the job id does not name its provider and this node')
+    if (!moved && (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId))) throw new BadArgumentError('the job id does not name its provider and this node')
     if (this.c.journal.get(row.id) !== undefined) throw new BadArgumentError(`job ${row.id} is already held here`)
     const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : this.c.idempotent(row.task, provider)
-    this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null })
+    this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null, progress: null })
+  }
+
+  /**
+   * Journal a copy at the first live holder (other than this node and
+   * `exclude`) in rendezvous order of `random` that takes it; the first two
+   * are tried. `copy` gives the replicate call's arguments for a candidate.
+   */
+  private async placeCopy (random: string, exclude: string | undefined, copy: (replica: string) => unknown[]): Promise<string | undefined> {
+    const candidates = rendezvous(random, this.c.holders().filter(p => p !== this.c.peerId && p !== exclude)).slice(0, 2)
+    for (const replica of candidates) {
+      try {
+        await this.c.call(replica, JOB_ROUTES.replicate, copy(replica), { timeout: RESULT_CALL_TIMEOUT_MS })
+        return replica
+      } catch (err: any) {
+        this.c.logger('replica %s refused a job: %s', replica, err.message)
+      }
+    }
+    return undefined
+  }
+
+  /** Give running job `id`, held here alone since `gone` left, a new replica (same rendezvous order as at submit). */
+  private rereplicate (id: string, gone: string): void {
+    const row = this.c.journal.get(id)
+    if (row === undefined || row.finished !== null) return
+    const copy = [{ ...row, role: 'replica', peer: this.c.peerId, progress: null }, { moved: true }]
+    this.placeCopy(parseJobId(id).random, gone, () => copy).then((replica) => {
+      if (replica === undefined || !this.running) return
+      this.c.journal.setPeer(id, replica)
+      const live = this.live.get(id)
+      if (live !== undefined) {
+        live.replica = replica
+        return
+      }
+      // It settled while the copy was on its way: tell the new replica how it ended.
+      const done = this.c.journal.get(id)
+      if (done?.finished != null) this.tell(replica, JOB_ROUTES.settled, [id, done.state, done.outcome])
+    }).catch((err: any) => { this.c.logger.error('cannot give job %s a new replica: %s', id, err.message) })
   }
 
   private replicaSettled (id: string, state: StoredState, outcome: Uint8Array | null): void {
@@ -252,15 +270,22 @@ export class DetachedJobs {
   }
 
   private start (row: JobRow): void {
-    const live = this.liveOf(row.id, 'PENDING')
+    // A job resumed after a restart reads as it was journaled (STARTED, or PROGRESS with its last progress) until it reports anew.
+    const live = this.liveOf(row.id, row.state)
+    if (row.progress != null && live.progress === undefined) live.progress = decode(row.progress)
     live.replica = row.peer
     const args = row.args !== null ? asArgs(decode(row.args)) : []
     const elapsed = Date.now() - row.created
     const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
     live.job = job
-    job.on('status', (status) => { live.status = status })
+    job.on('status', (status) => {
+      if (status === live.status) return
+      live.status = status
+      if (!FINAL_STATES.has(status)) this.states.note(row.id, status)
+    })
     job.on('progress', (data) => {
       live.progress = data
+      this.states.note(row.id, 'PROGRESS', data)
       for (const w of live.watchers) w.progress({ status: 'PROGRESS', progress: data })
     })
     job.result().then(
@@ -278,6 +303,7 @@ export class DetachedJobs {
     // A job stopped by the node's own stop() is not settled: a restart re-runs it.
     if (!this.running) return
     const finished = Date.now()
+    this.states.drop(id)
     try {
       this.c.journal.settle(id, state, outcome, finished)
       this.c.journal.bound(this.c.maxBytes)
@@ -325,25 +351,4 @@ export class DetachedJobs {
       this.c.logger.error('sweeping expired results failed: %s', err.message)
     }
   }
-}
-
-function parseId (id: unknown): string {
-  parseJobId(id)
-  return id as string
-}
-
-function asArgs (args: unknown): unknown[] {
-  if (!Array.isArray(args)) throw new BadArgumentError('job arguments must be an array')
-  return args
-}
-
-/** The answer a finished row gives: its result, or its error rebuilt. */
-function outcomeOf (row: JobRow): unknown {
-  if (row.state === 'EXPIRED' || row.outcome === null) {
-    throw new ExpiredError(`the result of job ${row.id} is no longer kept (expired or pushed out by newer results)`)
-  }
-  const value = decode(row.outcome)
-  if (row.state === 'SUCCESS') return value
-  const err = errorFromWire(value)
-  throw err instanceof MeshError ? err : new MeshError('TASK_FAILED', String(value))
 }

@@ -27,6 +27,15 @@ export interface JobRow {
   finished: number | null
   /** The encoded result of a SUCCESS, or the encoded wire error of a FAILURE / CANCELLED / EXPIRED. */
   outcome: Uint8Array | null
+  /** The encoded last progress a running job reported (journaled at most every PROGRESS_JOURNAL_MS); dropped when it settles. */
+  progress?: Uint8Array | null
+}
+
+/** A running job's non-final state (and last progress, if it reported one) to journal. */
+export interface StateUpdate {
+  id: string
+  state: StoredState
+  progress?: Uint8Array
 }
 
 export interface ListFilter {
@@ -35,11 +44,14 @@ export interface ListFilter {
   limit: number
 }
 
-interface SqlRow extends Omit<JobRow, 'idempotent' | 'args' | 'outcome'> {
+interface SqlRow extends Omit<JobRow, 'idempotent' | 'args' | 'outcome' | 'progress'> {
   idempotent: number
   args: Buffer | null
   outcome: Buffer | null
+  progress: Buffer | null
 }
+
+const COLUMNS = 'id, task, args, state, role, peer, submitter, idempotent, timeout, created, finished, outcome, progress'
 
 function fromSql (row: SqlRow | undefined): JobRow | undefined {
   if (row === undefined) return undefined
@@ -97,7 +109,8 @@ export class Journal {
       }
       const meta = Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string, value: string }>).map(r => [r.key, r.value]))
       if (meta.owner !== owner) throw new Error(`it belongs to peer ${meta.owner}, not to this node (${owner}): give each identity its own --data-dir`)
-      if (Number(meta.schema) !== JOURNAL_SCHEMA_VERSION) throw new Error(`its schema version is ${meta.schema}, this mesh reads ${JOURNAL_SCHEMA_VERSION}`)
+      if (Number(meta.schema) === 1) Journal.upgradeFrom1(db)
+      else if (Number(meta.schema) !== JOURNAL_SCHEMA_VERSION) throw new Error(`its schema version is ${meta.schema}, this mesh reads ${JOURNAL_SCHEMA_VERSION}`)
       return new Journal(db, location)
     } catch (err: any) {
       db?.close()
@@ -118,25 +131,43 @@ export class Journal {
     `)
     const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)')
     put.run('owner', owner)
-    put.run('schema', String(JOURNAL_SCHEMA_VERSION))
+    put.run('schema', '1')
     db.pragma(`application_id = ${JOURNAL_APPLICATION_ID}`)
+    Journal.upgradeFrom1(db)
+  }
+
+  /**
+   * Schema 2: a running job's last progress, and an index of the unfinished
+   * jobs by their other holder (a peer leaving is looked up there, not by a
+   * scan of every finished result). One transaction: all or nothing.
+   */
+  private static upgradeFrom1 (db: BetterSqlite3.Database): void {
+    db.transaction(() => {
+      db.exec(`
+        ALTER TABLE jobs ADD COLUMN progress BLOB;
+        CREATE INDEX jobs_unfinished ON jobs (peer) WHERE finished IS NULL;
+      `)
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(String(JOURNAL_SCHEMA_VERSION))
+    })()
   }
 
   private prepare () {
     const db = this.db
     return {
-      insert: db.prepare(`INSERT OR REPLACE INTO jobs (id, task, args, state, role, peer, submitter, idempotent, timeout, created, finished, outcome, size)
-        VALUES (@id, @task, @args, @state, @role, @peer, @submitter, @idempotent, @timeout, @created, @finished, @outcome, @size)`),
-      get: db.prepare('SELECT id, task, args, state, role, peer, submitter, idempotent, timeout, created, finished, outcome FROM jobs WHERE id = ?'),
-      setState: db.prepare('UPDATE jobs SET state = ? WHERE id = ? AND finished IS NULL'),
+      insert: db.prepare(`INSERT OR REPLACE INTO jobs (${COLUMNS}, size)
+        VALUES (@id, @task, @args, @state, @role, @peer, @submitter, @idempotent, @timeout, @created, @finished, @outcome, @progress, @size)`),
+      get: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
+      setState: db.prepare('UPDATE jobs SET state = @state, progress = coalesce(@progress, progress) WHERE id = @id AND finished IS NULL'),
+      setPeer: db.prepare('UPDATE jobs SET peer = ? WHERE id = ?'),
       takeOver: db.prepare("UPDATE jobs SET role = 'provider', peer = NULL WHERE id = ?"),
-      settle: db.prepare('UPDATE jobs SET state = @state, finished = @finished, outcome = @outcome, args = NULL, size = @size WHERE id = @id AND finished IS NULL'),
+      heldWith: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE finished IS NULL AND peer = ?`),
+      settle: db.prepare('UPDATE jobs SET state = @state, finished = @finished, outcome = @outcome, args = NULL, progress = NULL, size = @size WHERE id = @id AND finished IS NULL'),
       expire: db.prepare("UPDATE jobs SET state = 'EXPIRED', outcome = NULL, size = 0 WHERE id = ?"),
       finishedBytes: db.prepare('SELECT sum(size) AS n FROM jobs WHERE finished IS NOT NULL'),
       oldestFinished: db.prepare("SELECT id, size FROM jobs WHERE finished IS NOT NULL AND state != 'EXPIRED' ORDER BY finished LIMIT 64"),
       expiredBefore: db.prepare("SELECT id, size FROM jobs WHERE finished IS NOT NULL AND finished < ? AND state != 'EXPIRED'"),
       forgetBefore: db.prepare("DELETE FROM jobs WHERE state = 'EXPIRED' AND finished < ?"),
-      unfinished: db.prepare('SELECT id, task, args, state, role, peer, submitter, idempotent, timeout, created, finished, outcome FROM jobs WHERE finished IS NULL'),
+      unfinished: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE finished IS NULL`),
       count: db.prepare('SELECT count(*) AS n FROM jobs')
     }
   }
@@ -150,14 +181,28 @@ export class Journal {
     return fromSql(this.statements.get.get(id) as SqlRow | undefined)
   }
 
-  /** Record a non-final state (STARTED, RETRY) of an unfinished job. */
-  setState (id: string, state: StoredState): void {
-    this.write(() => this.statements.setState.run(state, id))
+  /** Record the non-final states (STARTED, PROGRESS, RETRY) and last progress of running jobs, in one transaction. */
+  setStates (updates: Iterable<StateUpdate>): void {
+    this.write(() => {
+      this.db.transaction(() => {
+        for (const u of updates) this.statements.setState.run({ id: u.id, state: u.state, progress: u.progress ?? null })
+      })()
+    })
   }
 
   /** This node's replica copy becomes the job's only holder (its provider is gone). */
   takeOver (id: string): void {
     this.write(() => this.statements.takeOver.run(id))
+  }
+
+  /** The job's other holder is now `peer` (a new replica, after the last one or the provider died). */
+  setPeer (id: string, peer: string | null): void {
+    this.write(() => this.statements.setPeer.run(peer, id))
+  }
+
+  /** The unfinished jobs whose other holder is `peer` (from an index of the unfinished only). */
+  heldWith (peer: string): JobRow[] {
+    return (this.statements.heldWith.all(peer) as SqlRow[]).map(r => fromSql(r) as JobRow)
   }
 
   /** Record a job's final state and outcome; the arguments are dropped (no longer needed). */
@@ -180,7 +225,7 @@ export class Journal {
     if (filter.state !== undefined) { where.push('state = ?'); params.push(filter.state) }
     if (filter.task !== undefined) { where.push('task = ?'); params.push(filter.task) }
     params.push(filter.limit)
-    const sql = `SELECT id, task, NULL AS args, state, role, peer, submitter, idempotent, timeout, created, finished, NULL AS outcome FROM jobs
+    const sql = `SELECT id, task, NULL AS args, state, role, peer, submitter, idempotent, timeout, created, finished, NULL AS outcome, NULL AS progress FROM jobs
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created DESC LIMIT ?`
     return (this.db.prepare(sql).all(...params) as SqlRow[]).map(r => fromSql(r) as JobRow)
   }
@@ -227,7 +272,7 @@ export class Journal {
   }
 
   private toSql (row: JobRow, size: number): Record<string, unknown> {
-    return { ...row, idempotent: row.idempotent ? 1 : 0, size }
+    return { ...row, idempotent: row.idempotent ? 1 : 0, progress: row.progress ?? null, size }
   }
 
   private write<T> (op: () => T): T {

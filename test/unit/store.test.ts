@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encode } from '../../src/codec.js'
+import { decode, encode } from '../../src/codec.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from '../../src/results/id.js'
+import { StateJournal } from '../../src/results/states.js'
 import { Journal, type JobRow } from '../../src/store/journal.js'
-import { rejectsWithCode } from '../helpers.js'
+import { rejectsWithCode, until } from '../helpers.js'
 
 function row (id: string, over: Partial<JobRow> = {}): JobRow {
   return { id, task: 'add', args: encode([1, 2]), state: 'PENDING', role: 'provider', peer: null, submitter: 'me', idempotent: true, timeout: 1000, created: Date.now(), finished: null, outcome: null, ...over }
@@ -89,5 +90,64 @@ describe('the job journal (SQLite) and job ids', function () {
       const first = rendezvous(k, peers)[0]
       if (first !== 'c') assert.equal(rendezvous(k, without)[0], first)
     }
+  })
+
+  it('journals running states and the last progress coalesced: one transaction per window, none for a job that settled', async function () {
+    const j = await Journal.open(join(dir, 'states'), 'me')
+    for (const id of ['run', 'quick', 'big']) j.accept(row(id))
+    let writes = 0
+    const setStates = j.setStates.bind(j)
+    j.setStates = (updates) => { writes++; setStates(updates) }
+    const log = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as any
+    const states = new StateJournal(j, log, 20)
+    states.note('run', 'STARTED')
+    for (let done = 1; done <= 100; done++) states.note('run', 'PROGRESS', { done, total: 250 })
+    states.note('quick', 'STARTED')
+    states.drop('quick')
+    states.note('big', 'PROGRESS', new Uint8Array(100_000))
+    assert.equal(j.get('run')?.state, 'PENDING', 'nothing written at the event')
+    await until('the coalesced write', () => j.get('run')?.state === 'PROGRESS')
+    assert.equal(writes, 1)
+    assert.deepEqual(decode(j.get('run')?.progress as Uint8Array), { done: 100, total: 250 })
+    assert.equal(j.get('quick')?.state, 'PENDING', 'a settled job writes no running state')
+    assert.equal(j.get('big')?.state, 'PROGRESS')
+    assert.equal(j.get('big')?.progress, null, 'a progress bigger than PROGRESS_JOURNAL_MAX_BYTES is not kept')
+    // A state change later keeps the last progress; a settle drops it; stop() flushes.
+    states.note('run', 'RETRY')
+    states.stop()
+    assert.equal(writes, 2)
+    assert.equal(j.get('run')?.state, 'RETRY')
+    assert.deepEqual(decode(j.get('run')?.progress as Uint8Array), { done: 100, total: 250 })
+    j.settle('run', 'SUCCESS', encode(1), Date.now())
+    assert.equal(j.get('run')?.progress, null)
+    states.note('run', 'STARTED')
+    assert.equal(writes, 2, 'nothing after stop')
+    j.close()
+  })
+
+  it('finds the unfinished jobs held with a peer, moves them to another, and upgrades a schema-1 journal in place', async function () {
+    const where = join(dir, 'v1')
+    const j = await Journal.open(where, 'me')
+    j.accept(row('p1', { peer: 'gone' }))
+    j.accept(row('r1', { role: 'replica', peer: 'gone' }))
+    j.accept(row('done', { peer: 'gone' }))
+    j.settle('done', 'SUCCESS', encode(3), Date.now())
+    j.accept(row('other', { peer: 'alive' }))
+    assert.deepEqual(j.heldWith('gone').map(r => r.id).sort(), ['p1', 'r1'])
+    j.setPeer('p1', 'new')
+    assert.deepEqual(j.heldWith('gone').map(r => r.id), ['r1'])
+    assert.equal(j.get('p1')?.peer, 'new')
+    j.close()
+    // Back to schema 1 (no progress column, no index), as the first release of detached jobs wrote it.
+    const Database = (await import('better-sqlite3')).default
+    const db = new Database(join(where, 'jobs.sqlite'))
+    db.exec("DROP INDEX jobs_unfinished; ALTER TABLE jobs DROP COLUMN progress; UPDATE meta SET value = '1' WHERE key = 'schema'")
+    db.close()
+    const again = await Journal.open(where, 'me')
+    assert.equal(again.get('done')?.state, 'SUCCESS')
+    again.setStates([{ id: 'r1', state: 'STARTED', progress: encode({ done: 1, total: 2 }) }])
+    assert.deepEqual(decode(again.get('r1')?.progress as Uint8Array), { done: 1, total: 2 })
+    assert.deepEqual(again.heldWith('gone').map(r => r.id), ['r1'])
+    again.close()
   })
 })
