@@ -21,6 +21,8 @@ const BLOCK = 50
 const JOBS = Number(process.env.JOBS ?? 10_000)
 const SECONDS = Number(process.env.SECONDS ?? 5)
 const IN_FLIGHT = 32
+/** A well-formed job id that no node holds. */
+const UNKNOWN_ID = 'ab'.repeat(24)
 const load = (): string => loadavg().map(x => x.toFixed(2)).join(' ')
 const quantile = (xs: number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * q))] }
 const median = (xs: number[]): number => quantile(xs, 0.5)
@@ -76,7 +78,9 @@ async function roundTrip (dir: string): Promise<void> {
     ['call, provider journal :memory:', async (i) => memory.caller.call('add', i, 1)],
     ['detached submit (caller replicates)', async (i) => disk.caller.submit('add', [i, 1], { detach: true })],
     ['detached submit (provider replicates)', async (i) => disk.providerOnly.submit('add', [i, 1], { detach: true })],
-    ['detached submit + result()', async (i) => (await disk.caller.submit('add', [i, 1], { detach: true })).result()]
+    ['detached submit + result()', async (i) => (await disk.caller.submit('add', [i, 1], { detach: true })).result()],
+    // The floor of a submit that sends the copy in parallel: two round trips at once (a look-up of an unknown id at both holders), no commit, no job.
+    ['two round trips in parallel (floor)', async () => disk.caller.job(UNKNOWN_ID).catch(() => {})]
   ]
   const perCall = new Map<string, number[]>(variants.map(([name]) => [name, []]))
   for (const [, run] of variants) for (let i = 0; i < 200; i++) await run(i) // warm up
@@ -92,6 +96,7 @@ async function roundTrip (dir: string): Promise<void> {
   console.log(`call, disk journal vs :memory:: ${((paired(variants[0][0], variants[1][0]) - 1) * 100).toFixed(1)} % (target: unchanged within 5 %; calls never touch the journal)`)
   console.log(`detached submit / call:        ${paired(variants[2][0], variants[0][0]).toFixed(2)}× when the caller knows the replica (target ≤ 2×); ${paired(variants[3][0], variants[0][0]).toFixed(2)}× when the provider replicates`)
   console.log(`submit + result / call:        ${paired(variants[4][0], variants[0][0]).toFixed(2)}×`)
+  console.log(`two parallel round trips / call: ${paired(variants[5][0], variants[0][0]).toFixed(2)}× (what a parallel copy costs before any commit); submit / that: ${paired(variants[2][0], variants[5][0]).toFixed(2)}×`)
   await disk.stop()
   await memory.stop()
 }

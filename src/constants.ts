@@ -356,6 +356,15 @@ export const JOURNAL_SCHEMA_VERSION = 2
  * this window never writes them at all — the final state supersedes them.
  */
 export const PROGRESS_JOURNAL_MS = 1_000
+/**
+ * A provider sends the outcomes of the jobs it settles to each replica at most
+ * this often, all in one call that the replica journals in one transaction:
+ * in a busy loop that is one call and one commit for tens of jobs instead of
+ * one each. The outcome is journaled at the provider before; should the
+ * provider die within the window, the replica re-runs the job (idempotent) or
+ * ends it MAY_HAVE_RUN, as it would had the provider died a round trip earlier.
+ */
+export const SETTLED_BATCH_MS = 20
 /** A progress event bigger than this, encoded, is not journaled (its state is): progress is a few numbers, not data. */
 export const PROGRESS_JOURNAL_MAX_BYTES = 16 * 1024
 

@@ -6,7 +6,7 @@ import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
-import { StateJournal } from './states.js'
+import { OutcomeBatches, StateJournal, type Settled } from './states.js'
 import { JOB_ROUTES, ROUTE_NAMES, asArgs, outcomeOf, parseId, type DetachOptions, type JobSnapshot, type Presubmitted } from './wire.js'
 
 export { JOB_NAMESPACE, JOB_ROUTES } from './wire.js'
@@ -47,10 +47,13 @@ export class DetachedJobs {
   private readonly sweeper: NodeJS.Timeout
   /** STARTED / PROGRESS / RETRY and the last progress, journaled coalesced (what a restarted node reports). */
   private readonly states: StateJournal
+  /** Outcomes on their way to the replicas, one call per replica per SETTLED_BATCH_MS. */
+  private readonly outcomes: OutcomeBatches
   private running = true
 
   constructor (private readonly c: DetachedJobsComponents) {
     this.states = new StateJournal(c.journal, c.logger)
+    this.outcomes = new OutcomeBatches((peer, batch) => { this.tell(peer, JOB_ROUTES.settled, [batch]) })
     this.sweeper = setInterval(() => { this.sweep() }, Math.max(RESULT_SWEEP_MIN_MS, Math.min(RESULT_SWEEP_MAX_MS, c.ttl / 10)))
     this.sweeper.unref()
   }
@@ -70,6 +73,7 @@ export class DetachedJobs {
     this.running = false
     clearInterval(this.sweeper)
     this.states.stop()
+    this.outcomes.flush()
     for (const live of this.live.values()) {
       // Held jobs stay in the journal: a restart with the same data dir re-runs them.
       live.job?.removeAllListeners()
@@ -92,13 +96,13 @@ export class DetachedJobs {
     if (pre !== undefined) {
       // The submitter chose the id and replicated the job itself: check the id names this node and that replica, and is new.
       const parsed = parseJobId(pre.id)
-      if (typeof pre.replica !== 'string' || parsed.provider !== holderHint(this.c.peerId) || parsed.replica !== holderHint(pre.replica) || this.c.journal.get(pre.id) !== undefined) {
-        throw new BadArgumentError('the presubmitted job id does not name this node and its replica, or is taken')
+      if (typeof pre.replica !== 'string' || parsed.provider !== holderHint(this.c.peerId) || parsed.replica !== holderHint(pre.replica)) {
+        throw new BadArgumentError('the presubmitted job id does not name this node and its replica')
       }
       row.id = pre.id
       row.peer = pre.replica
       this.c.journal.accept(row)
-      this.start(row)
+      this.start(row, args)
       return row.id
     }
     const replica = await this.placeCopy(random, undefined, (r) => [{ ...row, id: makeJobId(random, this.c.peerId, r), role: 'replica', peer: this.c.peerId }])
@@ -110,7 +114,7 @@ export class DetachedJobs {
       if (row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
       throw err
     }
-    this.start(row)
+    this.start(row, args)
     return row.id
   }
 
@@ -120,7 +124,7 @@ export class DetachedJobs {
     switch (call.task) {
       case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from, rest[2] as Presubmitted | undefined)
       case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from, (rest[0] as { moved?: unknown } | undefined)?.moved === true)
-      case JOB_ROUTES.settled: return this.replicaSettled(parseId(first), rest[0] as StoredState, rest[1] as Uint8Array)
+      case JOB_ROUTES.settled: return this.replicaSettled(Array.isArray(first) ? first as Settled[] : [[first, rest[0], rest[1]] as Settled])
       case JOB_ROUTES.get: return this.snapshot(parseId(first))
       case JOB_ROUTES.watch: return this.watch(parseId(first), call)
       case JOB_ROUTES.cancel: return this.cancel(parseId(first))
@@ -222,7 +226,6 @@ export class DetachedJobs {
     const provider = moved || typeof row.peer !== 'string' ? from : row.peer
     const parsed = parseJobId(row.id)
     if (!moved && (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId))) throw new BadArgumentError('the job id does not name its provider and this node')
-    if (this.c.journal.get(row.id) !== undefined) throw new BadArgumentError(`job ${row.id} is already held here`)
     const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : this.c.idempotent(row.task, provider)
     this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null, progress: null })
   }
@@ -264,17 +267,24 @@ export class DetachedJobs {
     }).catch((err: any) => { this.c.logger.error('cannot give job %s a new replica: %s', id, err.message) })
   }
 
-  private replicaSettled (id: string, state: StoredState, outcome: Uint8Array | null): void {
-    if (!FINAL_STATES.has(state)) throw new BadArgumentError(`not a final state: ${String(state)}`)
-    this.settle(id, state, outcome instanceof Uint8Array ? outcome : null, false)
+  /** Outcomes from a provider (one, or a batch of SETTLED_BATCH_MS): journaled in one transaction. */
+  private replicaSettled (outcomes: Settled[]): void {
+    for (const entry of outcomes) {
+      if (!Array.isArray(entry)) throw new BadArgumentError('malformed outcome')
+      parseId(entry[0])
+      if (!FINAL_STATES.has(entry[1])) throw new BadArgumentError(`not a final state: ${String(entry[1])}`)
+    }
+    this.c.journal.batch(() => {
+      for (const [id, state, outcome] of outcomes) this.settle(id, state, outcome instanceof Uint8Array ? outcome : null, false)
+    })
   }
 
-  private start (row: JobRow): void {
+  /** Run a held job as this node's own Job; `args` when at hand (just accepted), else decoded from the row. */
+  private start (row: JobRow, args: unknown[] = row.args !== null ? asArgs(decode(row.args)) : []): void {
     // A job resumed after a restart reads as it was journaled (STARTED, or PROGRESS with its last progress) until it reports anew.
     const live = this.liveOf(row.id, row.state)
     if (row.progress != null && live.progress === undefined) live.progress = decode(row.progress)
     live.replica = row.peer
-    const args = row.args !== null ? asArgs(decode(row.args)) : []
     const elapsed = Date.now() - row.created
     const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
     live.job = job
@@ -313,7 +323,7 @@ export class DetachedJobs {
     const live = this.live.get(id)
     this.live.delete(id)
     const replica = live !== undefined ? live.replica : this.c.journal.get(id)?.peer
-    if (tellReplica && replica != null) this.tell(replica, JOB_ROUTES.settled, [id, state, outcome])
+    if (tellReplica && replica != null) this.outcomes.add(replica, [id, state, outcome])
     // What the watchers need of the row; read back from the journal it would cost a query per job.
     const done: JobRow = { id, task: '', args: null, state, role: 'provider', peer: null, submitter: '', idempotent: false, timeout: 0, created: finished, finished, outcome }
     for (const w of live?.watchers ?? []) w.settle(done)

@@ -1,6 +1,6 @@
 import type { Logger } from '@libp2p/interface'
 import { encode } from '../codec.js'
-import { PROGRESS_JOURNAL_MAX_BYTES, PROGRESS_JOURNAL_MS } from '../constants.js'
+import { PROGRESS_JOURNAL_MAX_BYTES, PROGRESS_JOURNAL_MS, SETTLED_BATCH_MS } from '../constants.js'
 import type { Journal, StateUpdate, StoredState } from '../store/journal.js'
 
 interface Pending { state: StoredState, progress?: unknown, hasProgress: boolean }
@@ -65,5 +65,39 @@ export class StateJournal {
   stop (): void {
     this.flush()
     this.stopped = true
+  }
+}
+
+/** A settled job as a provider tells its replica: id, final state, encoded outcome. */
+export type Settled = [id: string, state: StoredState, outcome: Uint8Array | null]
+
+/**
+ * Outcomes on their way to the replicas: gathered per replica and sent in one
+ * call at most every SETTLED_BATCH_MS (the replica journals a batch in one
+ * transaction), so a busy provider makes one call per window, not per job.
+ */
+export class OutcomeBatches {
+  private readonly pending = new Map<string, Settled[]>()
+  private timer?: NodeJS.Timeout
+
+  constructor (private readonly send: (peer: string, batch: Settled[]) => void, private readonly interval = SETTLED_BATCH_MS) {}
+
+  add (peer: string, outcome: Settled): void {
+    const batch = this.pending.get(peer)
+    if (batch !== undefined) batch.push(outcome)
+    else this.pending.set(peer, [outcome])
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => { this.flush() }, this.interval)
+      this.timer.unref()
+    }
+  }
+
+  /** Send every pending batch now (the timer, and a graceful stop). */
+  flush (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    const batches = [...this.pending]
+    this.pending.clear()
+    for (const [peer, batch] of batches) this.send(peer, batch)
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { JOURNAL_APPLICATION_ID, JOURNAL_FILE, JOURNAL_SCHEMA_VERSION } from '../constants.js'
-import { ConfigError, StoreFullError } from '../errors.js'
+import { BadArgumentError, ConfigError, StoreFullError } from '../errors.js'
 
 /** The states a journaled job can be in (a Job's statuses, plus EXPIRED once its result is gone). */
 export type StoredState = 'PENDING' | 'STARTED' | 'PROGRESS' | 'SUCCESS' | 'FAILURE' | 'RETRY' | 'CANCELLED' | 'EXPIRED'
@@ -154,7 +154,7 @@ export class Journal {
   private prepare () {
     const db = this.db
     return {
-      insert: db.prepare(`INSERT OR REPLACE INTO jobs (${COLUMNS}, size)
+      insert: db.prepare(`INSERT INTO jobs (${COLUMNS}, size)
         VALUES (@id, @task, @args, @state, @role, @peer, @submitter, @idempotent, @timeout, @created, @finished, @outcome, @progress, @size)`),
       get: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`),
       setState: db.prepare('UPDATE jobs SET state = @state, progress = coalesce(@progress, progress) WHERE id = @id AND finished IS NULL'),
@@ -172,9 +172,23 @@ export class Journal {
     }
   }
 
-  /** Journal a job this node accepted (or keeps a copy of). Refused with STORE_FULL when the disk is full: nothing stored before is touched. */
+  /**
+   * Journal a job this node accepted (or keeps a copy of): one statement, no
+   * look-up first. Refused with STORE_FULL when the disk is full (nothing
+   * stored before is touched), BAD_ARGUMENT when the id is already held.
+   */
   accept (row: JobRow): void {
-    this.write(() => this.statements.insert.run(this.toSql(row, 0)))
+    try {
+      this.write(() => this.statements.insert.run(this.toSql(row, 0)))
+    } catch (err: any) {
+      if (err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new BadArgumentError(`job ${row.id} is already held here`)
+      throw err
+    }
+  }
+
+  /** Run `op` (several writes) as one transaction: one commit. */
+  batch (op: () => void): void {
+    this.write(() => { this.db.transaction(op)() })
   }
 
   get (id: string): JobRow | undefined {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decode, encode } from '../../src/codec.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from '../../src/results/id.js'
-import { StateJournal } from '../../src/results/states.js'
+import { OutcomeBatches, StateJournal, type Settled } from '../../src/results/states.js'
 import { Journal, type JobRow } from '../../src/store/journal.js'
 import { rejectsWithCode, until } from '../helpers.js'
 
@@ -137,6 +137,8 @@ describe('the job journal (SQLite) and job ids', function () {
     j.setPeer('p1', 'new')
     assert.deepEqual(j.heldWith('gone').map(r => r.id), ['r1'])
     assert.equal(j.get('p1')?.peer, 'new')
+    assert.throws(() => { j.accept(row('p1')) }, (err: any) => err.code === 'BAD_ARGUMENT', 'an id already held is refused, not replaced')
+    assert.equal(j.get('p1')?.peer, 'new')
     j.close()
     // Back to schema 1 (no progress column, no index), as the first release of detached jobs wrote it.
     const Database = (await import('better-sqlite3')).default
@@ -149,5 +151,17 @@ describe('the job journal (SQLite) and job ids', function () {
     assert.deepEqual(decode(again.get('r1')?.progress as Uint8Array), { done: 1, total: 2 })
     assert.deepEqual(again.heldWith('gone').map(r => r.id), ['r1'])
     again.close()
+  })
+
+  it('sends the outcomes for each replica in one call per window', async function () {
+    const sent: Array<[string, Settled[]]> = []
+    const batches = new OutcomeBatches((peer, batch) => { sent.push([peer, batch]) }, 20)
+    for (let i = 0; i < 10; i++) batches.add(i % 2 === 0 ? 'r1' : 'r2', [`j${i}`, 'SUCCESS', null])
+    assert.equal(sent.length, 0, 'nothing sent at the settle')
+    await until('the batched send', () => sent.length > 0)
+    assert.deepEqual(sent.map(([peer, batch]) => [peer, batch.map(o => o[0])]), [['r1', ['j0', 'j2', 'j4', 'j6', 'j8']], ['r2', ['j1', 'j3', 'j5', 'j7', 'j9']]])
+    batches.add('r1', ['j10', 'FAILURE', null])
+    batches.flush()
+    assert.deepEqual(sent[2], ['r1', [['j10', 'FAILURE', null]]])
   })
 })
