@@ -402,6 +402,23 @@ export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
 export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
 
 /**
+ * A node fires no tick for this long after it starts: time for its peers'
+ * registry records to arrive, so that its view of who owns a schedule is the
+ * mesh's (a node alone at first thinks it owns everything). The latest tick
+ * missed meanwhile is its one catch-up.
+ */
+export const SCHEDULE_SETTLE_MS = 2_000
+
+/** Tick ids fired and run are kept on disk this long (each schedule's newest longer): repeats come within seconds, a catch-up is the newest. */
+export const SCHEDULE_TICKS_KEPT_MS = 60 * 60_000
+
+/** Forget old tick ids once per this many written (a DELETE over an index: cheap, but not per tick). */
+export const SCHEDULE_PRUNE_EVERY = 256
+
+/** The schema version of the workflow tables in the journal database (src/store/workflow-store.ts). */
+export const WORKFLOW_STORE_SCHEMA_VERSION = 1
+
+/**
  * Data plane (src/node/coalesce.ts): a send to the socket below this size is
  * joined into one buffer (copying a few KiB costs less than a writev of its
  * small chunks, each converted to a Buffer); a bigger one corks the socket

@@ -23,6 +23,7 @@ import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
 import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
 import type { StoredState } from '../store/journal.js'
+import { WorkflowStore } from '../store/workflow-store.js'
 import { Activity } from '../events/activity.js'
 import { EventService, EVENT_NAMESPACE } from '../events/protocol.js'
 import type { MeshMetrics } from '../metrics/metrics.js'
@@ -212,6 +213,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
     this.schedules = new ScheduleService({
       peerId,
+      privateKey: components.privateKey,
       members: () => [peerId, ...registry.peers().map(r => r.peerId)],
       providers: (task) => this.caller.providers(task),
       call: callPeer,
@@ -240,6 +242,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
     try {
       await this.results.start()
+      await this.schedules.start(WorkflowStore.of(this.results.journal))
     } catch (err) {
       await this.execution.stop()
       throw err

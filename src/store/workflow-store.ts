@@ -1,0 +1,108 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { WORKFLOW_STORE_SCHEMA_VERSION } from '../constants.js'
+import { ConfigError, StoreFullError } from '../errors.js'
+
+/** A schedule record as a node keeps it: the signed envelope exactly as it was received (src/workflows/schedules.ts). */
+export interface StoredSchedule { name: string, version: number, envelope: Uint8Array }
+
+/** `fired`: this node knows the tick was fired (by itself or another node); `ran`: this node ran it. */
+export type TickKind = 'fired' | 'ran'
+
+/**
+ * The workflow tables (schedules, the tick ids fired and run) in the node's
+ * own journal database (src/store/journal.ts), so they share its file, its
+ * WAL mode and its owner check: a data dir belongs to one identity. The
+ * tables have their own schema version, in their own meta table; they are
+ * created if missing, and a version this code does not read is BAD_CONFIG.
+ * Every write is one autocommit statement, durable when it returns (WAL,
+ * synchronous=NORMAL: only a power cut loses the last ones).
+ */
+export class WorkflowStore {
+  private readonly s: ReturnType<typeof prepare>
+
+  private constructor (private readonly db: BetterSqlite3.Database) {
+    this.s = prepare(db)
+  }
+
+  /** The workflow tables of a node's journal, if it has one (a node that serves nothing has none). */
+  static of (journal: { database: BetterSqlite3.Database } | undefined): WorkflowStore | undefined {
+    return journal !== undefined ? WorkflowStore.open(journal.database) : undefined
+  }
+
+  /** The workflow tables in `db`, created if missing. */
+  static open (db: BetterSqlite3.Database): WorkflowStore {
+    try {
+      db.exec('CREATE TABLE IF NOT EXISTS wf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+      const row = db.prepare("SELECT value FROM wf_meta WHERE key = 'schema'").get() as { value: string } | undefined
+      if (row !== undefined && Number(row.value) !== WORKFLOW_STORE_SCHEMA_VERSION) {
+        throw new Error(`its workflow schema version is ${row.value}, this mesh reads ${WORKFLOW_STORE_SCHEMA_VERSION}`)
+      }
+      db.transaction(() => {
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS wf_schedules (name TEXT PRIMARY KEY, version INTEGER NOT NULL, envelope BLOB NOT NULL);
+          CREATE TABLE IF NOT EXISTS wf_ticks (tick TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tick, kind));
+          CREATE INDEX IF NOT EXISTS wf_ticks_at ON wf_ticks (at);
+        `)
+        if (row === undefined) db.prepare("INSERT INTO wf_meta (key, value) VALUES ('schema', ?)").run(String(WORKFLOW_STORE_SCHEMA_VERSION))
+      })()
+      return new WorkflowStore(db)
+    } catch (err: any) {
+      throw new ConfigError(`cannot use the workflow tables of ${db.name}: ${err.message}`)
+    }
+  }
+
+  /** Keep `envelope` as the schedule `name` unless a version at least as new is kept. True if it was written. */
+  putSchedule (name: string, version: number, envelope: Uint8Array): boolean {
+    return this.write(() => this.s.putSchedule.run({ name, version, envelope }).changes > 0) ?? false
+  }
+
+  schedules (): StoredSchedule[] {
+    if (!this.db.open) return []
+    return (this.s.schedules.all() as Array<{ name: string, version: number, envelope: Buffer }>).map(r => ({ name: r.name, version: r.version, envelope: new Uint8Array(r.envelope) }))
+  }
+
+  /** Note a tick id (`name@ISO time`) as fired or run here. */
+  addTick (tick: string, kind: TickKind, name: string, at: number): void {
+    this.write(() => this.s.addTick.run(tick, kind, name, at))
+  }
+
+  /** The tick ids of `kind` kept. */
+  ticks (kind: TickKind): string[] {
+    if (!this.db.open) return []
+    return (this.s.ticks.all(kind) as Array<{ tick: string }>).map(r => r.tick)
+  }
+
+  /**
+   * Forget tick ids scheduled before `before`, except each schedule's newest
+   * of each kind: the one a catch-up after a long downtime would otherwise
+   * fire again (a daily or yearly schedule's previous tick is that old).
+   */
+  pruneTicks (before: number): number {
+    return this.write(() => this.s.pruneTicks.run(before).changes) ?? 0
+  }
+
+  /** A write, or nothing once the journal is closed (a node stopping: late callbacks write nothing). STORE_FULL when the disk is full. */
+  private write<T> (op: () => T): T | undefined {
+    if (!this.db.open) return undefined
+    try {
+      return op()
+    } catch (err: any) {
+      if (typeof err?.code === 'string' && (err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR'))) {
+        throw new StoreFullError(`the workflow tables of ${this.db.name} cannot grow (${err.code as string})`)
+      }
+      throw err
+    }
+  }
+}
+
+function prepare (db: BetterSqlite3.Database) {
+  return {
+    putSchedule: db.prepare(`INSERT INTO wf_schedules (name, version, envelope) VALUES (@name, @version, @envelope)
+      ON CONFLICT (name) DO UPDATE SET version = excluded.version, envelope = excluded.envelope WHERE excluded.version > wf_schedules.version`),
+    schedules: db.prepare('SELECT name, version, envelope FROM wf_schedules'),
+    addTick: db.prepare('INSERT OR IGNORE INTO wf_ticks (tick, kind, name, at) VALUES (?, ?, ?, ?)'),
+    ticks: db.prepare('SELECT tick FROM wf_ticks WHERE kind = ? ORDER BY at'),
+    pruneTicks: db.prepare(`DELETE FROM wf_ticks WHERE at < ? AND at < (
+      SELECT max(t.at) FROM wf_ticks t WHERE t.name = wf_ticks.name AND t.kind = wf_ticks.kind)`)
+  }
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { constants } from '../../src/index.js'
+import { runCli, startCliNode, type CliNode } from '../helpers.js'
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/workflow-tasks.js', import.meta.url))
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** Each line a task appended: its fields split on spaces. */
+function lines (file: string): string[][] {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8').split('\n').filter(l => l !== '').map(l => l.split(' '))
+}
+
+/** Schedules and delayed jobs kept in each node's data dir: every node killed (SIGKILL) and restarted with its key and data dir. */
+describe('workflows kept across restarts (real processes, the CLI, real data dirs)', function () {
+  this.timeout(240_000)
+  const nodes: CliNode[] = []
+  let tmp: string
+
+  before(function () { tmp = mkdtempSync(join(tmpdir(), 'mesh-wf-restart-')) })
+
+  afterEach(async function () {
+    await Promise.all(nodes.splice(0).map(async n => n.stop('SIGKILL')))
+  })
+
+  after(function () { rmSync(tmp, { recursive: true, force: true }) })
+
+  const live = (): CliNode[] => nodes.filter(n => n.process.exitCode === null && n.process.signalCode === null)
+  const client = (): string[] => ['--no-mdns', '--timeout', '20000', '--bootstrap', ...live().flatMap(n => n.addresses)]
+
+  /** Start node `i` with its own key and data dir, bootstrapped to the nodes up now. */
+  async function start (i: number): Promise<CliNode> {
+    const others = live().flatMap(n => n.addresses)
+    const n = await startCliNode(['--serve', FIXTURES, '--no-mdns', '--workers', '1', '--name', `kept-${i}`,
+      '--key', join(tmp, `node-${i}.key`), '--data-dir', join(tmp, `data-${i}`), ...(others.length > 0 ? ['--bootstrap', ...others] : [])])
+    nodes.push(n)
+    return n
+  }
+
+  it('a schedule outlives every node of the mesh restarting: it is still listed and fires, 10 ± 1 ticks in 10 s, none run twice', async function () {
+    for (let i = 0; i < 3; i++) await start(i)
+    const file = join(tmp, 'ticks')
+    const added = await runCli(['schedule', 'add', 'kept', '--every', '1s', '--pass-tick', 'tickLog', file, ...client()])
+    assert.equal(added.code, 0, added.stderr)
+    while (lines(file).length < 2) await sleep(50)
+    const ids = nodes.map(n => n.peerId)
+    await Promise.all(nodes.splice(0).map(async n => n.stop('SIGKILL')))
+    const beforeRestart = lines(file).length
+    for (let i = 0; i < 3; i++) await start(i)
+    assert.deepEqual(nodes.map(n => n.peerId), ids, 'each node came back with its identity')
+    const up = Date.now()
+    // Nobody added it again: it came back from the data dirs.
+    const ls = await runCli(['schedule', 'ls', ...client()])
+    assert.match(ls.stdout, /kept\s+every 1s\s+tickLog/, ls.stderr)
+    // Counted by scheduled time, from when every node has settled; a loaded machine gets a few seconds to finish the last runs.
+    const from = Math.ceil((up + constants.SCHEDULE_SETTLE_MS + 1_000) / 1000) * 1000
+    while (Date.now() < from + 10_000 + 5_000) await sleep(100)
+    const all = lines(file)
+    const shown = all.map(r => r.join(' ')).join(', ')
+    assert.ok(all.length > beforeRestart, 'ticks ran after the restart')
+    const tickIds = all.map(([t]) => t)
+    assert.equal(new Set(tickIds).size, tickIds.length, `a tick ran twice: ${shown}`)
+    const inWindow = new Set(all.filter(([, at]) => Number(at) >= from && Number(at) < from + 10_000).map(([t]) => t))
+    assert.ok(Math.abs(inWindow.size - 10) <= 1, `${inWindow.size} ticks in the 10 s window from ${from}: ${shown}`)
+    assert.equal((await runCli(['schedule', 'rm', 'kept', ...client()])).code, 0)
+  })
+})
