@@ -415,6 +415,12 @@ export const SCHEDULE_TICKS_KEPT_MS = 60 * 60_000
 /** Forget old tick ids once per this many written (a DELETE over an index: cheap, but not per tick). */
 export const SCHEDULE_PRUNE_EVERY = 256
 
+/** How long a holder waits for the replica of a delayed job to keep its eta before answering the submit anyway. */
+export const DELAY_NOTICE_TIMEOUT_MS = 5_000
+
+/** A replica's note of a delayed job's eta is forgotten this long after the eta (its provider ran it long ago). */
+export const DELAYS_KEPT_MS = 7 * 24 * 3_600_000
+
 /** The schema version of the workflow tables in the journal database (src/store/workflow-store.ts). */
 export const WORKFLOW_STORE_SCHEMA_VERSION = 1
 

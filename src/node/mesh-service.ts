@@ -28,6 +28,7 @@ import { Activity } from '../events/activity.js'
 import { EventService, EVENT_NAMESPACE } from '../events/protocol.js'
 import type { MeshMetrics } from '../metrics/metrics.js'
 import type { Registry as PromRegistry } from 'prom-client'
+import { Delays, DELAY_NAMESPACE, etaOf } from '../workflows/delays.js'
 import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
 import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
@@ -117,6 +118,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** Chains, groups, chords and map; periodic schedules (src/workflows). */
   private readonly workflows: WorkflowService
   private readonly schedules: ScheduleService
+  /** When delayed detached jobs may start, kept beside the journal (src/workflows/delays.ts). */
+  private readonly delays: Delays
   private readonly log: Logger
   /** Calls this node runs and jobs it submits, as task events (src/events). */
   readonly activity: Activity
@@ -180,7 +183,10 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
     registry.on('change', this.onRecord)
+    this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options) })
+    routes.handleInternal(DELAY_NAMESPACE, this.delays.handle)
     this.results = new ResultsService({
+      delays: this.delays,
       peerId,
       call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
       run: (task, args, options) => this.caller.submit(task, args, options),
@@ -242,7 +248,9 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
     try {
       await this.results.start()
-      await this.schedules.start(WorkflowStore.of(this.results.journal))
+      const store = WorkflowStore.of(this.results.journal)
+      this.delays.attach(store)
+      await this.schedules.start(store)
     } catch (err) {
       await this.execution.stop()
       throw err
@@ -333,7 +341,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> {
     if (!this.running) throw new NotRunningError('the node is stopped')
     // Detached (docs/results.md): a provider journals it with one replica and runs it; resolves with its handle then.
-    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent })
+    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent, eta: etaOf(options) })
     const job = this.caller.submit<T>(task, args, options)
     this.activity.observeJob(job)
     return job

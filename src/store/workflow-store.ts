@@ -9,7 +9,8 @@ export interface StoredSchedule { name: string, version: number, envelope: Uint8
 export type TickKind = 'fired' | 'ran'
 
 /**
- * The workflow tables (schedules, the tick ids fired and run) in the node's
+ * The workflow tables (schedules, the tick ids fired and run, the start
+ * times of delayed detached jobs) in the node's
  * own journal database (src/store/journal.ts), so they share its file, its
  * WAL mode and its owner check: a data dir belongs to one identity. The
  * tables have their own schema version, in their own meta table; they are
@@ -42,6 +43,7 @@ export class WorkflowStore {
           CREATE TABLE IF NOT EXISTS wf_schedules (name TEXT PRIMARY KEY, version INTEGER NOT NULL, envelope BLOB NOT NULL);
           CREATE TABLE IF NOT EXISTS wf_ticks (tick TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tick, kind));
           CREATE INDEX IF NOT EXISTS wf_ticks_at ON wf_ticks (at);
+          CREATE TABLE IF NOT EXISTS wf_delays (id TEXT PRIMARY KEY, eta INTEGER NOT NULL);
         `)
         if (row === undefined) db.prepare("INSERT INTO wf_meta (key, value) VALUES ('schema', ?)").run(String(WORKFLOW_STORE_SCHEMA_VERSION))
       })()
@@ -81,6 +83,24 @@ export class WorkflowStore {
     return this.write(() => this.s.pruneTicks.run(before).changes) ?? 0
   }
 
+  /** Job `id` (a detached job) may not start before `eta`. */
+  putDelay (id: string, eta: number): void {
+    this.write(() => this.s.putDelay.run(id, eta))
+  }
+
+  delay (id: string): number | undefined {
+    if (!this.db.open) return undefined
+    return (this.s.delay.get(id) as { eta: number } | undefined)?.eta
+  }
+
+  dropDelay (id: string): void {
+    this.write(() => this.s.dropDelay.run(id))
+  }
+
+  pruneDelays (before: number): void {
+    this.write(() => this.s.pruneDelays.run(before))
+  }
+
   /** A write, or nothing once the journal is closed (a node stopping: late callbacks write nothing). STORE_FULL when the disk is full. */
   private write<T> (op: () => T): T | undefined {
     if (!this.db.open) return undefined
@@ -103,6 +123,10 @@ function prepare (db: BetterSqlite3.Database) {
     addTick: db.prepare('INSERT OR IGNORE INTO wf_ticks (tick, kind, name, at) VALUES (?, ?, ?, ?)'),
     ticks: db.prepare('SELECT tick FROM wf_ticks WHERE kind = ? ORDER BY at'),
     pruneTicks: db.prepare(`DELETE FROM wf_ticks WHERE at < ? AND at < (
-      SELECT max(t.at) FROM wf_ticks t WHERE t.name = wf_ticks.name AND t.kind = wf_ticks.kind)`)
+      SELECT max(t.at) FROM wf_ticks t WHERE t.name = wf_ticks.name AND t.kind = wf_ticks.kind)`),
+    putDelay: db.prepare('INSERT OR REPLACE INTO wf_delays (id, eta) VALUES (?, ?)'),
+    delay: db.prepare('SELECT eta FROM wf_delays WHERE id = ?'),
+    dropDelay: db.prepare('DELETE FROM wf_delays WHERE id = ?'),
+    pruneDelays: db.prepare('DELETE FROM wf_delays WHERE eta < ?')
   }
 }

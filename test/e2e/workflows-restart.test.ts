@@ -68,4 +68,36 @@ describe('workflows kept across restarts (real processes, the CLI, real data dir
     assert.ok(Math.abs(inWindow.size - 10) <= 1, `${inWindow.size} ticks in the 10 s window from ${from}: ${shown}`)
     assert.equal((await runCli(['schedule', 'rm', 'kept', ...client()])).code, 0)
   })
+
+  it('delayed jobs (mesh submit --countdown) survive their holder\'s restart: one fires at its time, one whose time passed while down fires at once; each once', async function () {
+    const holder = await start(0)
+    const file = join(tmp, 'delayed')
+    const submit = async (label: string, countdown: string): Promise<{ id: string, eta: number }> => {
+      const before = Date.now()
+      const r = await runCli(['submit', 'note', file, label, '--countdown', countdown, ...client()])
+      assert.equal(r.code, 0, r.stderr)
+      return { id: r.stdout.trim(), eta: before + Number.parseInt(countdown) * 1000 }
+    }
+    const late = await submit('late', '25s')
+    const passed = await submit('passed', '5s')
+    await holder.stop('SIGKILL')
+    assert.deepEqual(lines(file), [], 'neither ran before the kill')
+    // Down past the second job's time, never past the first's.
+    while (Date.now() < passed.eta + 1_000) await sleep(100)
+    const restarted = Date.now()
+    const again = await start(0)
+    assert.equal(again.peerId, holder.peerId)
+    assert.equal((await runCli(['status', late.id, ...client()])).stdout, 'PENDING\n')
+    for (const job of [passed, late]) {
+      const r = await runCli(['result', job.id, '--wait', ...client()])
+      assert.equal(r.code, 0, r.stderr)
+    }
+    const ran = lines(file)
+    const shown = ran.map(r => r.join(' ')).join(', ')
+    assert.deepEqual(ran.map(([label]) => label).sort(), ['late', 'passed'], `each ran once: ${shown}`)
+    const at = (label: string): number => Number(ran.find(([l]) => l === label)?.[1])
+    assert.ok(at('late') >= late.eta, `late ran at ${at('late')}, before its eta ${late.eta}`)
+    assert.ok(at('passed') >= restarted, `passed ran at ${at('passed')}, before the restart at ${restarted}`)
+    assert.ok(at('passed') < late.eta, 'the job whose time passed while down ran at once on restart, not at some later time')
+  })
 })
