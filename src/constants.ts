@@ -5,8 +5,8 @@
  * and internal timings are fixed here, so every node of a mesh agrees on them.
  */
 
-/** Protocol of task calls. One long-lived stream per peer pair carries every call. */
-export const RPC_PROTOCOL = '/mesh/rpc/1.0.0'
+/** Protocol of task calls. One long-lived stream per peer pair carries every call. 2.0.0: frames may carry out-of-band attachments (src/codec.ts), which 1.x cannot read. */
+export const RPC_PROTOCOL = '/mesh/rpc/2.0.0'
 /** Protocol of registry record exchange. */
 export const REGISTRY_PROTOCOL = '/mesh/registry/1.0.0'
 
@@ -16,6 +16,16 @@ export const REGISTRY_PROTOCOL = '/mesh/registry/1.0.0'
  * absurd; a bigger frame resets that stream only.
  */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+/**
+ * Typed arrays from this size travel out of band in an RPC frame (see
+ * src/codec.ts): below it, copying into the body costs less than the extra
+ * piece and its header. 64 KiB is one Noise message.
+ */
+export const ATTACH_MIN_BYTES = 64 * 1024
+
+/** Most attachments in one frame: the count is one byte, and beyond it the rest are written inline. */
+export const MAX_ATTACHMENTS = 255
 
 /** Largest signed registry record accepted: records are small summaries. */
 export const MAX_RECORD_BYTES = 256 * 1024

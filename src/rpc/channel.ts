@@ -1,8 +1,9 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { encodeFramed } from '../codec.js'
+import { ATTACH_MIN_BYTES } from '../constants.js'
 import { BadFrameError, CancelledError, FrameTooLargeError, PeerGoneError, TaskFailedError, TimeoutError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
-import { FrameDecoder, concatFrames } from './framing.js'
+import { AttachedFrame, FrameDecoder, concatFrames, type Frame } from './framing.js'
 import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
@@ -70,7 +71,7 @@ export interface RpcChannelInit {
  * Noise encryption and syscall.
  */
 export class RpcChannel {
-  private readonly decoder: FrameDecoder
+  private readonly decoder: FrameDecoder<Frame>
   private readonly pending = new Map<number, PendingCall>()
   private readonly serving = new Map<number, LazyAbort>()
   private nextId = 1
@@ -82,7 +83,7 @@ export class RpcChannel {
   private remoteEnded = false
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
-    this.decoder = new FrameDecoder(init.maxFrameBytes)
+    this.decoder = new FrameDecoder<Frame>(init.maxFrameBytes, true)
     // Frames are consumed as they arrive, so the stream never buffers more
     // than one chunk; the decoder enforces the frame limit itself.
     stream.maxReadBufferLength = init.maxFrameBytes + 1024
@@ -158,9 +159,10 @@ export class RpcChannel {
 
   private send (message: Message): void {
     if (this.closed) return
-    let frame: Uint8Array
+    let pieces: Uint8Array[]
     try {
-      frame = encodeFramed(message)
+      // Arguments are copied as they are encoded: the caller may change its arrays once call() returns.
+      pieces = encodeFramed(message, message[0] === Kind.Request)
     } catch (err: any) {
       // A value msgpack cannot encode (a function, a symbol): fail that call only.
       if (message[0] === Kind.Result) {
@@ -173,24 +175,33 @@ export class RpcChannel {
       }
       throw err
     }
-    if (frame.byteLength - 4 > this.init.maxFrameBytes) {
-      const tooBig = new FrameTooLargeError(`a ${frame.byteLength}-byte frame is over the ${this.init.maxFrameBytes}-byte limit`).toWire()
+    let bytes = 0
+    for (const p of pieces) bytes += p.byteLength
+    if (bytes - 4 > this.init.maxFrameBytes) {
+      const tooBig = new FrameTooLargeError(`a ${bytes}-byte frame is over the ${this.init.maxFrameBytes}-byte limit`).toWire()
       if (message[0] === Kind.Result) { this.send([Kind.Error, message[1], tooBig]); return }
       if (message[0] === Kind.Request) { this.settle(message[1])?.reject(errorFromWire(tooBig)); return }
     }
-    this.outbox.push(frame)
+    for (const p of pieces) this.outbox.push(p)
     if (!this.flushScheduled) {
       this.flushScheduled = true
       queueMicrotask(() => { this.flushScheduled = false; this.flush() })
     }
   }
 
+  /** Write the outbox: runs of small pieces joined into one write, attachments written from their own memory. */
   private flush (): void {
     if (this.closed || this.outbox.length === 0 || this.stream.writableNeedsDrain) return
-    const data = concatFrames(this.outbox)
+    const pieces = this.outbox
     this.outbox = []
     try {
-      this.stream.send(data)
+      let run = 0
+      for (let i = 0; i <= pieces.length; i++) {
+        if (i < pieces.length && pieces[i].byteLength < ATTACH_MIN_BYTES) continue
+        if (i > run) this.stream.send(concatFrames(pieces.slice(run, i)))
+        if (i < pieces.length) this.stream.send(pieces[i])
+        run = i + 1
+      }
     } catch (err: any) {
       log.error('send failed: %s', err.message)
       this.stream.abort(err)
@@ -199,7 +210,7 @@ export class RpcChannel {
 
   private onData (data: Parameters<FrameDecoder['push']>[0]): void {
     this.heard++
-    let frames: Uint8Array[]
+    let frames: Frame[]
     try {
       frames = this.decoder.push(data)
     } catch (err: any) {
@@ -208,10 +219,13 @@ export class RpcChannel {
     }
     for (const frame of frames) {
       let message: unknown
+      const body = frame instanceof AttachedFrame ? frame.body : frame
       try {
-        message = decodeRpcFrame(frame, this.init.argLimits)
+        message = frame instanceof AttachedFrame
+          ? decodeRpcFrame(frame.body, this.init.argLimits, frame.attachments, frame.byteLength)
+          : decodeRpcFrame(frame, this.init.argLimits)
       } catch (err: any) {
-        const refused = refusedRequestId(err, frame)
+        const refused = refusedRequestId(err, body)
         if (refused !== undefined) { this.send([Kind.Error, refused, errorToWire(err)]); continue }
         this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
         return
