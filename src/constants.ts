@@ -431,6 +431,15 @@ export const DELAY_NOTICE_TIMEOUT_MS = 5_000
 /** A replica's note of a delayed job's eta is forgotten this long after the eta (its provider ran it long ago). */
 export const DELAYS_KEPT_MS = 7 * 24 * 3_600_000
 
+/** A journaled chord's outcome is kept this long after it finished, for a submitter that asks again after its holder restarted. */
+export const CHORD_KEPT_MS = 60 * 60_000
+
+/** How long a submitter waits for the holder of a journaled chord to come back (a restart) before it takes the loss as the answer. */
+export const CHORD_REJOIN_MS = 60_000
+
+/** Between a submitter's tries to reach a restarting chord holder. */
+export const CHORD_REJOIN_PAUSE_MS = 200
+
 /** The schema version of the workflow tables in the journal database (src/store/workflow-store.ts). */
 export const WORKFLOW_STORE_SCHEMA_VERSION = 1
 

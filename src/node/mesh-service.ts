@@ -209,12 +209,13 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       peerId,
       providers: (task) => this.caller.providers(task),
       // Chord holders: nodes that serve something, so a passing CLI client is never picked.
-      members: () => [peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
+      members: () => [...(this.served.length > 0 ? [peerId] : []), ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
       waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
       idempotent: (task, provider) => this.caller.idempotent(task, provider),
       call: callPeer,
       runHere,
-      submit: (task, args, options) => this.submit(task, args, options)
+      submit: (task, args, options) => this.submit(task, args, options),
+      detached: { submit: async (task, args, options) => await this.results.submit(task, args, options), job: async (id) => await this.results.job(id) }
     }, init.workflows)
     routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
     this.schedules = new ScheduleService({
@@ -250,6 +251,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       await this.results.start()
       const store = WorkflowStore.of(this.results.journal)
       this.delays.attach(store)
+      this.workflows.attach(store)
       await this.schedules.start(store)
     } catch (err) {
       await this.execution.stop()
@@ -286,6 +288,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   async afterStart (): Promise<void> {
     await this.registry.publishNow()
     this.results.afterStart()
+    this.workflows.resume()
     this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
   }
 

@@ -5,12 +5,30 @@ import { ConfigError, StoreFullError } from '../errors.js'
 /** A schedule record as a node keeps it: the signed envelope exactly as it was received (src/workflows/schedules.ts). */
 export interface StoredSchedule { name: string, version: number, envelope: Uint8Array }
 
+/**
+ * A chord join this node holds (src/workflows/chords.ts). `joining`: its
+ * header's members run as detached jobs, `members` their ids as each is
+ * accepted; `firing`: the body was (or is being) submitted, `bodyJob` its id
+ * once accepted; `done` / `failed`: `outcome` is the encoded result or wire error.
+ */
+export interface ChordRow {
+  id: string
+  workflow: Uint8Array
+  /** Epoch ms the whole chord must finish by. */
+  deadline: number
+  members: Array<string | null>
+  state: 'joining' | 'firing' | 'done' | 'failed'
+  bodyJob: string | null
+  outcome: Uint8Array | null
+  finished: number | null
+}
+
 /** `fired`: this node knows the tick was fired (by itself or another node); `ran`: this node ran it. */
 export type TickKind = 'fired' | 'ran'
 
 /**
  * The workflow tables (schedules, the tick ids fired and run, the start
- * times of delayed detached jobs) in the node's
+ * times of delayed detached jobs, chord joins) in the node's
  * own journal database (src/store/journal.ts), so they share its file, its
  * WAL mode and its owner check: a data dir belongs to one identity. The
  * tables have their own schema version, in their own meta table; they are
@@ -44,6 +62,8 @@ export class WorkflowStore {
           CREATE TABLE IF NOT EXISTS wf_ticks (tick TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tick, kind));
           CREATE INDEX IF NOT EXISTS wf_ticks_at ON wf_ticks (at);
           CREATE TABLE IF NOT EXISTS wf_delays (id TEXT PRIMARY KEY, eta INTEGER NOT NULL);
+          CREATE TABLE IF NOT EXISTS wf_chords (id TEXT PRIMARY KEY, workflow BLOB NOT NULL, deadline INTEGER NOT NULL, members TEXT NOT NULL,
+            state TEXT NOT NULL, body_job TEXT, outcome BLOB, finished INTEGER);
         `)
         if (row === undefined) db.prepare("INSERT INTO wf_meta (key, value) VALUES ('schema', ?)").run(String(WORKFLOW_STORE_SCHEMA_VERSION))
       })()
@@ -52,6 +72,9 @@ export class WorkflowStore {
       throw new ConfigError(`cannot use the workflow tables of ${db.name}: ${err.message}`)
     }
   }
+
+  /** Whether what is written here outlives the process (a data dir, not `:memory:`). */
+  get durable (): boolean { return !this.db.memory }
 
   /** Keep `envelope` as the schedule `name` unless a version at least as new is kept. True if it was written. */
   putSchedule (name: string, version: number, envelope: Uint8Array): boolean {
@@ -101,6 +124,26 @@ export class WorkflowStore {
     this.write(() => this.s.pruneDelays.run(before))
   }
 
+  /** Write the whole row of a chord (a few hundred bytes: one statement, no partial updates to get wrong). */
+  saveChord (row: ChordRow): void {
+    this.write(() => this.s.saveChord.run({ ...row, members: JSON.stringify(row.members) }))
+  }
+
+  chord (id: string): ChordRow | undefined {
+    if (!this.db.open) return undefined
+    return chordOf(this.s.chord.get(id) as SqlChord | undefined)
+  }
+
+  unfinishedChords (): ChordRow[] {
+    if (!this.db.open) return []
+    return (this.s.unfinishedChords.all() as SqlChord[]).map(r => chordOf(r) as ChordRow)
+  }
+
+  /** Forget chords that finished before `before` (their submitter had its answer, or gave up). */
+  pruneChords (before: number): void {
+    this.write(() => this.s.pruneChords.run(before))
+  }
+
   /** A write, or nothing once the journal is closed (a node stopping: late callbacks write nothing). STORE_FULL when the disk is full. */
   private write<T> (op: () => T): T | undefined {
     if (!this.db.open) return undefined
@@ -115,6 +158,13 @@ export class WorkflowStore {
   }
 }
 
+interface SqlChord { id: string, workflow: Buffer, deadline: number, members: string, state: ChordRow['state'], body_job: string | null, outcome: Buffer | null, finished: number | null }
+
+function chordOf (r: SqlChord | undefined): ChordRow | undefined {
+  if (r === undefined) return undefined
+  return { id: r.id, workflow: r.workflow, deadline: r.deadline, members: JSON.parse(r.members), state: r.state, bodyJob: r.body_job, outcome: r.outcome, finished: r.finished }
+}
+
 function prepare (db: BetterSqlite3.Database) {
   return {
     putSchedule: db.prepare(`INSERT INTO wf_schedules (name, version, envelope) VALUES (@name, @version, @envelope)
@@ -127,6 +177,11 @@ function prepare (db: BetterSqlite3.Database) {
     putDelay: db.prepare('INSERT OR REPLACE INTO wf_delays (id, eta) VALUES (?, ?)'),
     delay: db.prepare('SELECT eta FROM wf_delays WHERE id = ?'),
     dropDelay: db.prepare('DELETE FROM wf_delays WHERE id = ?'),
-    pruneDelays: db.prepare('DELETE FROM wf_delays WHERE eta < ?')
+    pruneDelays: db.prepare('DELETE FROM wf_delays WHERE eta < ?'),
+    saveChord: db.prepare(`INSERT OR REPLACE INTO wf_chords (id, workflow, deadline, members, state, body_job, outcome, finished)
+      VALUES (@id, @workflow, @deadline, @members, @state, @bodyJob, @outcome, @finished)`),
+    chord: db.prepare('SELECT * FROM wf_chords WHERE id = ?'),
+    unfinishedChords: db.prepare("SELECT * FROM wf_chords WHERE state IN ('joining', 'firing')"),
+    pruneChords: db.prepare('DELETE FROM wf_chords WHERE finished IS NOT NULL AND finished < ?')
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { constants } from '../../src/index.js'
+import { chord, constants, createMeshNode, group, sig } from '../../src/index.js'
 import { runCli, startCliNode, type CliNode } from '../helpers.js'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/workflow-tasks.js', import.meta.url))
@@ -33,8 +33,8 @@ describe('workflows kept across restarts (real processes, the CLI, real data dir
   const client = (): string[] => ['--no-mdns', '--timeout', '20000', '--bootstrap', ...live().flatMap(n => n.addresses)]
 
   /** Start node `i` with its own key and data dir, bootstrapped to the nodes up now. */
-  async function start (i: number): Promise<CliNode> {
-    const others = live().flatMap(n => n.addresses)
+  async function start (i: number, bootstrap: string[] = []): Promise<CliNode> {
+    const others = [...live().flatMap(n => n.addresses), ...bootstrap]
     const n = await startCliNode(['--serve', FIXTURES, '--no-mdns', '--workers', '1', '--name', `kept-${i}`,
       '--key', join(tmp, `node-${i}.key`), '--data-dir', join(tmp, `data-${i}`), ...(others.length > 0 ? ['--bootstrap', ...others] : [])])
     nodes.push(n)
@@ -99,5 +99,31 @@ describe('workflows kept across restarts (real processes, the CLI, real data dir
     assert.ok(at('late') >= late.eta, `late ran at ${at('late')}, before its eta ${late.eta}`)
     assert.ok(at('passed') >= restarted, `passed ran at ${at('passed')}, before the restart at ${restarted}`)
     assert.ok(at('passed') < late.eta, 'the job whose time passed while down ran at once on restart, not at some later time')
+  })
+
+  it('a chord whose holder is killed mid-header and restarted: the header completes after the restart, the body (not idempotent) fires once, the submitter gets the exact result', async function () {
+    const submitter = await createMeshNode({ mdns: false })
+    try {
+      // The only node serving anything holds the chord and runs its members.
+      const holder = await start(0, submitter.addresses)
+      await submitter.waitForProvider('recordOnce', { timeout: 30_000 })
+      const marker = join(tmp, 'members')
+      const file = join(tmp, 'bodies')
+      const run = submitter.run(chord(group(...[1, 2, 3].map(n => sig('slowDouble', n, 3_000, marker))), sig('recordOnce', file)), { timeout: 180_000 })
+      run.catch(() => {})
+      while (lines(marker).length < 3) await sleep(50)
+      await sleep(300)
+      await holder.stop('SIGKILL')
+      assert.deepEqual(lines(file), [], 'the body had not fired before the kill')
+      const again = await start(0, submitter.addresses)
+      assert.equal(again.peerId, holder.peerId)
+      assert.equal(await run, 12)
+      assert.deepEqual(lines(file), [['[2,4,6]']], 'the body fired once, with the members\' results in order')
+      // The members ran again after the restart (idempotent, re-run from the holder's journal): the header completed after it.
+      const pids = new Set(lines(marker).map(([pid]) => pid))
+      assert.ok(pids.has(String(again.process.pid)), `members ran in the restarted holder: ${[...pids].join(', ')}`)
+    } finally {
+      await submitter.stop()
+    }
   })
 })
