@@ -33,7 +33,8 @@ export type TickKind = 'fired' | 'ran'
  * WAL mode and its owner check: a data dir belongs to one identity. The
  * tables have their own schema version, in their own meta table; they are
  * created if missing, and a version this code does not read is BAD_CONFIG.
- * Every write is one autocommit statement, durable when it returns (WAL,
+ * The tables are WITHOUT ROWID (keyed by their text key alone: one b-tree,
+ * one page each while small). Every write is one autocommit statement, durable when it returns (WAL,
  * synchronous=NORMAL: only a power cut loses the last ones).
  */
 export class WorkflowStore {
@@ -51,19 +52,19 @@ export class WorkflowStore {
   /** The workflow tables in `db`, created if missing. */
   static open (db: BetterSqlite3.Database): WorkflowStore {
     try {
-      db.exec('CREATE TABLE IF NOT EXISTS wf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+      db.exec('CREATE TABLE IF NOT EXISTS wf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID')
       const row = db.prepare("SELECT value FROM wf_meta WHERE key = 'schema'").get() as { value: string } | undefined
       if (row !== undefined && Number(row.value) !== WORKFLOW_STORE_SCHEMA_VERSION) {
         throw new Error(`its workflow schema version is ${row.value}, this mesh reads ${WORKFLOW_STORE_SCHEMA_VERSION}`)
       }
       db.transaction(() => {
         db.exec(`
-          CREATE TABLE IF NOT EXISTS wf_schedules (name TEXT PRIMARY KEY, version INTEGER NOT NULL, envelope BLOB NOT NULL);
-          CREATE TABLE IF NOT EXISTS wf_ticks (tick TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tick, kind));
+          CREATE TABLE IF NOT EXISTS wf_schedules (name TEXT PRIMARY KEY, version INTEGER NOT NULL, envelope BLOB NOT NULL) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS wf_ticks (tick TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tick, kind)) WITHOUT ROWID;
           CREATE INDEX IF NOT EXISTS wf_ticks_at ON wf_ticks (at);
-          CREATE TABLE IF NOT EXISTS wf_delays (id TEXT PRIMARY KEY, eta INTEGER NOT NULL);
+          CREATE TABLE IF NOT EXISTS wf_delays (id TEXT PRIMARY KEY, eta INTEGER NOT NULL) WITHOUT ROWID;
           CREATE TABLE IF NOT EXISTS wf_chords (id TEXT PRIMARY KEY, workflow BLOB NOT NULL, deadline INTEGER NOT NULL, members TEXT NOT NULL,
-            state TEXT NOT NULL, body_job TEXT, outcome BLOB, finished INTEGER);
+            state TEXT NOT NULL, body_job TEXT, outcome BLOB, finished INTEGER) WITHOUT ROWID;
         `)
         if (row === undefined) db.prepare("INSERT INTO wf_meta (key, value) VALUES ('schema', ?)").run(String(WORKFLOW_STORE_SCHEMA_VERSION))
       })()

@@ -41,4 +41,30 @@ describe('the workflow tables (src/store/workflow-store.ts)', function () {
     assert.equal(store.putSchedule('a', 1, new Uint8Array()), false)
     assert.deepEqual(store.ticks('ran'), [])
   })
+
+  it('keep a delayed job\'s eta until it starts, and forget old ones', function () {
+    const store = WorkflowStore.open(new Database(':memory:'))
+    store.putDelay('j1', 1_000)
+    store.putDelay('j2', 5_000)
+    assert.equal(store.delay('j1'), 1_000)
+    store.dropDelay('j1')
+    assert.equal(store.delay('j1'), undefined)
+    store.pruneDelays(6_000)
+    assert.equal(store.delay('j2'), undefined)
+  })
+
+  it('keep chord rows whole; unfinished ones are listed, finished ones forgotten after their time', function () {
+    const store = WorkflowStore.open(new Database(':memory:'))
+    const row = { id: 'c', workflow: new Uint8Array([1, 2]), deadline: 9, members: ['m1', null], state: 'joining' as const, bodyJob: null, outcome: null, finished: null }
+    store.saveChord(row)
+    assert.deepEqual({ ...store.chord('c'), workflow: [...(store.chord('c')?.workflow ?? [])] }, { ...row, workflow: [1, 2] })
+    assert.deepEqual(store.unfinishedChords().map(r => r.id), ['c'])
+    store.saveChord({ ...row, state: 'done', outcome: new Uint8Array([3]), finished: 100 })
+    assert.deepEqual(store.unfinishedChords(), [])
+    store.pruneChords(50)
+    assert.equal(store.chord('c')?.state, 'done')
+    store.pruneChords(101)
+    assert.equal(store.chord('c'), undefined)
+    assert.equal(store.durable, false)
+  })
 })
