@@ -109,6 +109,15 @@ export const DECIMAL_SPLIT_BITS = 2 ** 22
 /** decimal(x) splits into at most this many digit blocks (each repeats a division of about x's size). */
 export const DECIMAL_MAX_BLOCKS = 8
 
+/**
+ * A thief asks for at most this many chunks per worker thread, counting what
+ * it runs and holds: one running and one ready behind it, so a worker never
+ * waits for a steal's round trip, and no thief sits on chunks a faster node
+ * could run. The owner keeps the rest and hands it out as thieves ask again,
+ * so each node's share follows its speed without an estimate of it.
+ */
+export const STEAL_CHUNKS_PER_WORKER = 2
+
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { workerData } from 'node:worker_threads'
 import { tasksOfModule } from '../tasks/module.js'
 import type { SplitSpec } from '../tasks/types.js'
@@ -21,12 +22,43 @@ export interface WorkerJob {
   args: unknown[]
   /** Run one chunk of a split job (args: [chunk, shared]) or merge its partials (args: [partials, shared, callArgs]). */
   op?: 'chunk' | 'merge' | 'combine'
+  /** Run a chunk at this fraction of full speed (0 < f < 1): a simulated slower machine (`--throttle`). */
+  throttle?: number
 }
 
-export default function runTask ({ task, args, op }: WorkerJob): unknown {
+/** This thread's CPU time in ms (Linux: /proc/thread-self/schedstat, ns resolution); undefined elsewhere. */
+function threadCpuMs (): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6
+  } catch {
+    return undefined
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * A chunk on a machine `throttle` times as fast: after the chunk this thread
+ * blocks for cpu × (1/throttle − 1), cpu being the chunk's own CPU time (its
+ * wall time where that is not available). Only the compute is slowed: the
+ * node's event loop, its transfers and other processes waiting for a core
+ * are not counted, as they would not be on a slower machine of its own.
+ */
+async function throttled (throttle: number, run: () => unknown): Promise<unknown> {
+  const cpu0 = threadCpuMs()
+  const wall0 = performance.now()
+  const out = await run()
+  const cpu1 = cpu0 === undefined ? undefined : threadCpuMs()
+  const cpu = cpu1 === undefined || cpu0 === undefined ? performance.now() - wall0 : cpu1 - cpu0
+  Atomics.wait(sleeper, 0, 0, cpu * (1 / throttle - 1))
+  return out
+}
+
+export default function runTask ({ task, args, op, throttle }: WorkerJob): unknown {
   if (op !== undefined) {
     const split = splits.get(task)
     if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)
+    if (op === 'chunk' && throttle !== undefined && throttle < 1) return throttled(throttle, () => split.runChunk(args[0], args[1]))
     if (op === 'chunk') return split.runChunk(args[0], args[1])
     if (op === 'combine' && split.combine !== undefined) return split.combine(args[0], args[1])
     return split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
