@@ -423,6 +423,38 @@ export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
 export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
 
 /**
+ * A node fires no tick for this long after it starts: time for its peers'
+ * registry records to arrive, so that its view of who owns a schedule is the
+ * mesh's (a node alone at first thinks it owns everything). The latest tick
+ * missed meanwhile is its one catch-up.
+ */
+export const SCHEDULE_SETTLE_MS = 2_000
+
+/** Tick ids fired and run are kept on disk this long (each schedule's newest longer): repeats come within seconds, a catch-up is the newest. */
+export const SCHEDULE_TICKS_KEPT_MS = 60 * 60_000
+
+/** Forget old tick ids once per this many written (a DELETE over an index: cheap, but not per tick). */
+export const SCHEDULE_PRUNE_EVERY = 256
+
+/** How long a holder waits for the replica of a delayed job to keep its eta before answering the submit anyway. */
+export const DELAY_NOTICE_TIMEOUT_MS = 5_000
+
+/** A replica's note of a delayed job's eta is forgotten this long after the eta (its provider ran it long ago). */
+export const DELAYS_KEPT_MS = 7 * 24 * 3_600_000
+
+/** A journaled chord's outcome is kept this long after it finished, for a submitter that asks again after its holder restarted. */
+export const CHORD_KEPT_MS = 60 * 60_000
+
+/** How long a submitter waits for the holder of a journaled chord to come back (a restart) before it takes the loss as the answer. */
+export const CHORD_REJOIN_MS = 60_000
+
+/** Between a submitter's tries to reach a restarting chord holder. */
+export const CHORD_REJOIN_PAUSE_MS = 200
+
+/** The schema version of the workflow tables in the journal database (src/store/workflow-store.ts). */
+export const WORKFLOW_STORE_SCHEMA_VERSION = 1
+
+/**
  * Data plane (src/node/coalesce.ts): a send to the socket below this size is
  * joined into one buffer (copying a few KiB costs less than a writev of its
  * small chunks, each converted to a Buffer); a bigger one corks the socket

@@ -5,6 +5,7 @@ import { BadArgumentError, CancelledError, ExpiredError, MayHaveRunError, MeshEr
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
+import type { Delays } from '../workflows/delays.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
 
 /** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
@@ -39,6 +40,8 @@ export interface DetachOptions {
   timeout?: number
   retries?: number
   idempotent?: boolean
+  /** Start no sooner than this (epoch ms): a countdown or eta, kept durably by `delays` (src/workflows/delays.ts). */
+  eta?: number
 }
 
 /** Sent with a submit by a submitter that replicated the job itself (in parallel): the id it chose and the replica holding the copy. */
@@ -63,6 +66,8 @@ export interface DetachedJobsComponents {
   idempotent: (task: string, provider?: string) => boolean
   /** Long-lived peers that keep jobs (those that serve tasks): replica candidates and where to ask. */
   holders: () => string[]
+  /** Start times of jobs with an eta: a job whose eta is kept has not started (src/workflows/delays.ts). */
+  delays?: Pick<Delays, 'hold' | 'due' | 'started'>
 }
 
 interface Watcher { progress: (data: unknown) => void, settle: (row: JobRow) => void }
@@ -90,7 +95,7 @@ export class DetachedJobs {
   resume (): void {
     for (const row of this.c.journal.unfinished()) {
       if (row.role !== 'provider') continue
-      if (row.idempotent) this.start(row)
+      if (row.idempotent || this.c.delays?.due(row.id) !== undefined) this.start(row)
       else this.finish(row.id, 'FAILURE', new MayHaveRunError(`the node holding this job restarted while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`))
     }
   }
@@ -125,6 +130,7 @@ export class DetachedJobs {
       }
       row.id = pre.id
       row.peer = pre.replica
+      if (options.eta !== undefined) await this.c.delays?.hold(row.id, options.eta, row.peer)
       this.c.journal.accept(row)
       this.start(row)
       return row.id
@@ -144,6 +150,7 @@ export class DetachedJobs {
     }
     if (row.id === '') row.id = makeJobId(random, this.c.peerId)
     try {
+      if (options.eta !== undefined) await this.c.delays?.hold(row.id, options.eta, row.peer)
       this.c.journal.accept(row)
     } catch (err) {
       if (row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
@@ -226,7 +233,8 @@ export class DetachedJobs {
     for (const row of this.c.journal.unfinished()) {
       if (row.role !== 'replica' || row.peer !== peer) continue
       this.c.journal.takeOver(row.id)
-      if (row.idempotent) {
+      // A job whose eta is still ahead cannot have started.
+      if (row.idempotent || (this.c.delays?.due(row.id) ?? 0) > Date.now()) {
         this.c.logger('provider %s of job %s is gone: re-dispatching it', peer, row.id)
         this.start({ ...row, role: 'provider', peer: null })
       } else {
@@ -255,10 +263,15 @@ export class DetachedJobs {
     const live = this.liveOf(row.id, 'PENDING')
     live.replica = row.peer
     const args = row.args !== null ? asArgs(decode(row.args)) : []
-    const elapsed = Date.now() - row.created
-    const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
+    // A delayed job's time limit counts from its eta.
+    const eta = this.c.delays?.due(row.id)
+    const elapsed = Math.max(0, Date.now() - Math.max(row.created, eta ?? 0))
+    const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent, eta })
     live.job = job
-    job.on('status', (status) => { live.status = status })
+    job.on('status', (status) => {
+      live.status = status
+      if (eta !== undefined && status === 'STARTED') this.c.delays?.started(row.id)
+    })
     job.on('progress', (data) => {
       live.progress = data
       for (const w of live.watchers) w.progress({ status: 'PROGRESS', progress: data })
