@@ -47,6 +47,10 @@ interface PendingCall {
   reject: (err: Error) => void
   onProgress?: (data: unknown) => void
   cleanup?: () => void
+  /** performance.now() past which the call fails TIMEOUT, and what the error says. */
+  deadline?: number
+  task?: string
+  timeout?: number
 }
 
 export interface RpcChannelInit {
@@ -81,6 +85,8 @@ export class RpcChannel {
   private heard = 0
   private readonly lease?: LeaseKeeper
   private remoteEnded = false
+  private timeoutTimer?: NodeJS.Timeout
+  private timeoutsAt = Infinity
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
     this.decoder = new FrameDecoder<Frame>(init.maxFrameBytes, true)
@@ -120,22 +126,16 @@ export class RpcChannel {
     if (options.parts === true) meta = { ...meta, parts: true }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
-      let timer: NodeJS.Timeout | undefined
-      const abandon = (err: Error): void => {
-        if (!this.pending.has(id)) return
-        this.settle(id)?.reject(err)
-        this.send([Kind.Cancel, id])
-      }
-      const onAbort = (): void => { abandon(new CancelledError('the call was cancelled')) }
+      const onAbort = (): void => { this.abandon(id, new CancelledError('the call was cancelled')) }
       if (options.timeout !== undefined) {
-        timer = setTimeout(() => { abandon(new TimeoutError(`${task} did not finish within ${options.timeout} ms`)) }, options.timeout)
+        entry.deadline = performance.now() + options.timeout
+        entry.task = task
+        entry.timeout = options.timeout
+        this.armTimeouts(entry.deadline)
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      if (timer !== undefined || options.signal !== undefined) {
-        entry.cleanup = () => {
-          if (timer !== undefined) clearTimeout(timer)
-          options.signal?.removeEventListener('abort', onAbort)
-        }
+      if (options.signal !== undefined) {
+        options.signal.addEventListener('abort', onAbort, { once: true })
+        entry.cleanup = () => { options.signal?.removeEventListener('abort', onAbort) }
       }
       this.pending.set(id, entry)
       this.send([Kind.Request, id, task, args, meta])
@@ -147,6 +147,41 @@ export class RpcChannel {
   /** Close gracefully: calls already sent may still be answered. */
   async close (): Promise<void> {
     await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
+  }
+
+  /** Give up a call here and tell the peer to stop it. */
+  private abandon (id: number, err: Error): void {
+    if (!this.pending.has(id)) return
+    this.settle(id)?.reject(err)
+    this.send([Kind.Cancel, id])
+  }
+
+  /**
+   * One timer per channel, at the earliest deadline of the calls waiting:
+   * a timer per call (set, then cleared by nearly every answer) was a
+   * measurable part of a small call. Calls mostly share one timeout, so
+   * their deadlines come in order and the timer is rarely moved.
+   */
+  private armTimeouts (at: number): void {
+    if (at >= this.timeoutsAt) return
+    clearTimeout(this.timeoutTimer)
+    this.timeoutsAt = at
+    this.timeoutTimer = setTimeout(() => { this.expireCalls() }, Math.max(0, at - performance.now()))
+    // Armed past its calls' answers, so it must not hold a process open by itself (the connection does while it lives).
+    this.timeoutTimer.unref()
+  }
+
+  private expireCalls (): void {
+    this.timeoutsAt = Infinity
+    this.timeoutTimer = undefined
+    const now = performance.now()
+    let next = Infinity
+    for (const [id, entry] of this.pending) {
+      if (entry.deadline === undefined) continue
+      if (entry.deadline <= now) this.abandon(id, new TimeoutError(`${String(entry.task)} did not finish within ${String(entry.timeout)} ms`))
+      else if (entry.deadline < next) next = entry.deadline
+    }
+    if (next < Infinity) this.armTimeouts(next)
   }
 
   private settle (id: number): PendingCall | undefined {
@@ -336,6 +371,7 @@ export class RpcChannel {
     if (this.closed) return
     this.closed = true
     this.lease?.stop()
+    clearTimeout(this.timeoutTimer)
     this.outbox = []
     for (const id of [...this.pending.keys()]) {
       this.settle(id)?.reject(new PeerGoneError(reason))

@@ -96,9 +96,17 @@ export class FrameDecoder<F extends Frame = Uint8Array> {
     return frames
   }
 
+  /** A big-endian uint32 off the front (read in place when it sits in one chunk: this runs for every frame). */
   private readUint32 (): number {
-    const head = this.take(4)
-    return new DataView(head.buffer, head.byteOffset, 4).getUint32(0)
+    const c = this.chunks[0]
+    const head = c.byteLength >= 4 ? c : this.take(4)
+    const value = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0
+    if (head === c) {
+      this.buffered -= 4
+      if (c.byteLength === 4) this.chunks.shift()
+      else this.chunks[0] = c.subarray(4)
+    }
+    return value
   }
 
   /** Read the header of an attached frame once it has all arrived; false while it has not. */
