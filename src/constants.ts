@@ -24,6 +24,9 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
  */
 export const ATTACH_MIN_BYTES = 64 * 1024
 
+/** setTimeout's largest delay (2³¹ − 1 ms, ~24.8 days): Node runs a longer one after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** Most attachments in one frame: the count is one byte, and beyond it the rest are written inline. */
 export const MAX_ATTACHMENTS = 255
 

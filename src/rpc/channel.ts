@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { encodeFramed } from '../codec.js'
-import { ATTACH_MIN_BYTES } from '../constants.js'
+import { ATTACH_MIN_BYTES, MAX_TIMER_MS } from '../constants.js'
 import { BadFrameError, CancelledError, FrameTooLargeError, PeerGoneError, TaskFailedError, TimeoutError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
 import { AttachedFrame, FrameDecoder, concatFrames, type Frame } from './framing.js'
 import { LazyAbort } from './lazy-abort.js'
@@ -166,7 +166,7 @@ export class RpcChannel {
     if (at >= this.timeoutsAt) return
     clearTimeout(this.timeoutTimer)
     this.timeoutsAt = at
-    this.timeoutTimer = setTimeout(() => { this.expireCalls() }, Math.max(0, at - performance.now()))
+    this.timeoutTimer = setTimeout(() => { this.expireCalls() }, Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())))
     // Armed past its calls' answers, so it must not hold a process open by itself (the connection does while it lives).
     this.timeoutTimer.unref()
   }
@@ -297,6 +297,12 @@ export class RpcChannel {
   }
 
   private serve (id: number, task: string, args: unknown[], meta: CallMeta): void {
+    // The caller's time limit bounds timers here: a limit that is not a positive number is none, and
+    // one past what a timer can hold is clamped (a longer setTimeout fires at once).
+    const t = meta.timeout
+    if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= MAX_TIMER_MS)) {
+      meta = { ...meta, timeout: typeof t === 'number' && t > MAX_TIMER_MS ? MAX_TIMER_MS : undefined }
+    }
     const handler = this.init.handler
     if (handler === undefined) {
       this.send([Kind.Error, id, new UnknownTaskError('this stream does not serve calls').toWire()])
