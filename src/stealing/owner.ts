@@ -197,6 +197,12 @@ export class Owner {
   private async runLocal (job: SplitJob, abort: (err: Error) => void): Promise<void> {
     const signal = job.controller.signal
     while (!signal.aborted && job.done < job.total) {
+      // Combinations first: they join what thieves return, and the last ones are serial on this
+      // node, so each one left behind a chunk of its own here lengthens the job's tail.
+      if (job.combiner !== undefined && job.combiner.pending > 0 && job.assignments.size > 0) {
+        await Promise.race([job.combiner.idle(), job.wait()])
+        continue
+      }
       const idx = job.deque.shift()
       if (idx === undefined) {
         // Re-check after the (asynchronous) reclaim: a wake-up that came
