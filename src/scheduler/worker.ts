@@ -38,19 +38,22 @@ function threadCpuMs (): number | undefined {
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 /**
- * A chunk on a machine `throttle` times as fast: after the chunk this thread
- * blocks for cpu × (1/throttle − 1), cpu being the chunk's own CPU time (its
- * wall time where that is not available). Only the compute is slowed: the
- * node's event loop, its transfers and other processes waiting for a core
- * are not counted, as they would not be on a slower machine of its own.
+ * A chunk on a core `throttle` times as fast, of a machine of its own: it
+ * ends cpu / throttle after it started, cpu being the chunk's own CPU time
+ * (its wall time where that is not available), this thread blocking for
+ * what is left after the chunk. Only the compute is slowed: the node's event
+ * loop and transfers run at full speed, and time spent here waiting for one
+ * of this machine's cores (which a machine of its own would not) is inside
+ * the slowdown, not added to it, until it exceeds it.
  */
 async function throttled (throttle: number, run: () => unknown): Promise<unknown> {
   const cpu0 = threadCpuMs()
   const wall0 = performance.now()
   const out = await run()
+  const wall = performance.now() - wall0
   const cpu1 = cpu0 === undefined ? undefined : threadCpuMs()
-  const cpu = cpu1 === undefined || cpu0 === undefined ? performance.now() - wall0 : cpu1 - cpu0
-  Atomics.wait(sleeper, 0, 0, cpu * (1 / throttle - 1))
+  const cpu = cpu1 === undefined || cpu0 === undefined ? wall : cpu1 - cpu0
+  Atomics.wait(sleeper, 0, 0, Math.max(0, cpu / throttle - wall))
   return out
 }
 
