@@ -24,6 +24,9 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
  */
 export const ATTACH_MIN_BYTES = 64 * 1024
 
+/** A fresh result's buffer is moved out of its worker thread from this size; below it a copy costs about as much as the transfer. */
+export const MOVE_MIN_BYTES = 64 * 1024
+
 /** setTimeout's largest delay (2³¹ − 1 ms, ~24.8 days): Node runs a longer one after 1 ms instead. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { workerData } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import { MOVE_MIN_BYTES } from '../constants.js'
 import { tasksOfModule } from '../tasks/module.js'
 import type { SplitSpec } from '../tasks/types.js'
 
@@ -10,11 +12,34 @@ import type { SplitSpec } from '../tasks/types.js'
  */
 const runs = new Map<string, (...args: any[]) => unknown>()
 const splits = new Map<string, SplitSpec>()
+/** Tasks whose results are fresh (TaskDefinition.freshResults): their buffers move to the node, uncopied. */
+const fresh = new Set<string>()
 for (const url of (workerData?.modules ?? []) as string[]) {
   for (const [name, def] of tasksOfModule(await import(url))) {
     runs.set(name, def.run)
     if (def.split !== undefined) splits.set(name, def.split)
+    if (def.freshResults === true) fresh.add(name)
   }
+}
+
+/** The buffers of a fresh result's typed arrays (it, or its own fields), not shared and worth moving. */
+function ownBuffers (value: unknown): ArrayBuffer[] {
+  const out: ArrayBuffer[] = []
+  const add = (v: unknown): void => {
+    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteLength >= MOVE_MIN_BYTES && !out.includes(v.buffer)) out.push(v.buffer)
+  }
+  if (ArrayBuffer.isView(value)) add(value)
+  else if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const v of Object.values(value)) add(v)
+  return out
+}
+
+/** A result handed to piscina: moved (its buffers transferred) when the task's results are fresh. */
+async function handOver (task: string, result: unknown): Promise<unknown> {
+  const value = await result
+  if (!fresh.has(task)) return value
+  const buffers = ownBuffers(value)
+  if (buffers.length === 0) return value
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as any)
 }
 
 export interface WorkerJob {
@@ -37,6 +62,7 @@ function threadCpuMs (): number | undefined {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
+
 /**
  * A chunk on a core `throttle` times as fast, of a machine of its own: it
  * ends cpu / throttle after it started, cpu being the chunk's own CPU time
@@ -57,7 +83,11 @@ async function throttled (throttle: number, run: () => unknown): Promise<unknown
   return out
 }
 
-export default function runTask ({ task, args, op, throttle }: WorkerJob): unknown {
+export default function runTask (job: WorkerJob): unknown {
+  return handOver(job.task, execute(job))
+}
+
+function execute ({ task, args, op, throttle }: WorkerJob): unknown {
   if (op !== undefined) {
     const split = splits.get(task)
     if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)

@@ -87,7 +87,9 @@ export const matmul: TaskDefinition = {
     const b = second as Matrix
     return { rows: first.rows, cols: b.cols, data: matmulKernel(first.data, b.data, first.rows, first.cols, b.cols) }
   },
-  split: matmulSplit
+  split: matmulSplit,
+  // The product, and every row block of it, is a new array.
+  freshResults: true
 }
 
 /**
