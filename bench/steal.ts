@@ -222,7 +222,8 @@ async function uneven (): Promise<void> {
 }
 
 async function median (client: MeshNode, task: string, args: unknown[], times: number): Promise<number> {
-  await client.callWith(task, args)
+  // Warm every node's worker for this task (the client spreads calls over the nodes): steady state, not first calls.
+  for (let i = 0; i < 4; i++) await client.callWith(task, args)
   const all: number[] = []
   for (let i = 0; i < times; i++) all.push((await timed(client, task, args)).ms)
   return all.sort((a, b) => a - b)[Math.floor(times / 2)]

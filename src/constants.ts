@@ -5,8 +5,8 @@
  * and internal timings are fixed here, so every node of a mesh agrees on them.
  */
 
-/** Protocol of task calls. One long-lived stream per peer pair carries every call. */
-export const RPC_PROTOCOL = '/mesh/rpc/1.0.0'
+/** Protocol of task calls. One long-lived stream per peer pair carries every call. 2.0.0: frames may carry out-of-band attachments (src/codec.ts), which 1.x cannot read. */
+export const RPC_PROTOCOL = '/mesh/rpc/2.0.0'
 /** Protocol of registry record exchange. */
 export const REGISTRY_PROTOCOL = '/mesh/registry/1.0.0'
 
@@ -16,6 +16,22 @@ export const REGISTRY_PROTOCOL = '/mesh/registry/1.0.0'
  * absurd; a bigger frame resets that stream only.
  */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+/**
+ * Typed arrays from this size travel out of band in an RPC frame (see
+ * src/codec.ts): below it, copying into the body costs less than the extra
+ * piece and its header. 64 KiB is one Noise message.
+ */
+export const ATTACH_MIN_BYTES = 64 * 1024
+
+/** A fresh result's buffer is moved out of its worker thread from this size; below it a copy costs about as much as the transfer. */
+export const MOVE_MIN_BYTES = 64 * 1024
+
+/** setTimeout's largest delay (2³¹ − 1 ms, ~24.8 days): Node runs a longer one after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Most attachments in one frame: the count is one byte, and beyond it the rest are written inline. */
+export const MAX_ATTACHMENTS = 255
 
 /** Largest signed registry record accepted: records are small summaries. */
 export const MAX_RECORD_BYTES = 256 * 1024
@@ -51,6 +67,8 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000
  */
 export const RECORD_REFRESH_MS = 5_000
 export const RECORD_TTL_MS = 60_000
+/** The registry looks for expired records at most this often when asked for peers (on every call): a record lives for RECORD_TTL_MS. */
+export const REGISTRY_EXPIRE_CHECK_MS = 250
 
 /** Load changes are batched: at most one record push per peer in this window. */
 export const LOAD_PUBLISH_DEBOUNCE_MS = 100
@@ -98,6 +116,15 @@ export const STEAL_CHUNKS_PER_NODE = 8
 export const DECIMAL_SPLIT_BITS = 2 ** 22
 /** decimal(x) splits into at most this many digit blocks (each repeats a division of about x's size). */
 export const DECIMAL_MAX_BLOCKS = 8
+
+/**
+ * A thief asks for at most this many chunks per worker thread, counting what
+ * it runs and holds: one running and one ready behind it, so a worker never
+ * waits for a steal's round trip, and no thief sits on chunks a faster node
+ * could run. The owner keeps the rest and hands it out as thieves ask again,
+ * so each node's share follows its speed without an estimate of it.
+ */
+export const STEAL_CHUNKS_PER_WORKER = 2
 
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
@@ -420,6 +447,38 @@ export const SCHEDULE_NOTICE_TIMEOUT_MS = 2_000
 
 /** How long one scheduled run may take before the firer stops waiting on it (the run itself goes on). */
 export const SCHEDULE_RUN_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * A node fires no tick for this long after it starts: time for its peers'
+ * registry records to arrive, so that its view of who owns a schedule is the
+ * mesh's (a node alone at first thinks it owns everything). The latest tick
+ * missed meanwhile is its one catch-up.
+ */
+export const SCHEDULE_SETTLE_MS = 2_000
+
+/** Tick ids fired and run are kept on disk this long (each schedule's newest longer): repeats come within seconds, a catch-up is the newest. */
+export const SCHEDULE_TICKS_KEPT_MS = 60 * 60_000
+
+/** Forget old tick ids once per this many written (a DELETE over an index: cheap, but not per tick). */
+export const SCHEDULE_PRUNE_EVERY = 256
+
+/** How long a holder waits for the replica of a delayed job to keep its eta before answering the submit anyway. */
+export const DELAY_NOTICE_TIMEOUT_MS = 5_000
+
+/** A replica's note of a delayed job's eta is forgotten this long after the eta (its provider ran it long ago). */
+export const DELAYS_KEPT_MS = 7 * 24 * 3_600_000
+
+/** A journaled chord's outcome is kept this long after it finished, for a submitter that asks again after its holder restarted. */
+export const CHORD_KEPT_MS = 60 * 60_000
+
+/** How long a submitter waits for the holder of a journaled chord to come back (a restart) before it takes the loss as the answer. */
+export const CHORD_REJOIN_MS = 60_000
+
+/** Between a submitter's tries to reach a restarting chord holder. */
+export const CHORD_REJOIN_PAUSE_MS = 200
+
+/** The schema version of the workflow tables in the journal database (src/store/workflow-store.ts). */
+export const WORKFLOW_STORE_SCHEMA_VERSION = 1
 
 /**
  * Data plane (src/node/coalesce.ts): a send to the socket below this size is

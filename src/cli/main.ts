@@ -2,6 +2,8 @@ import { Command, Option } from 'commander'
 import { DEFAULT_CALL_TIMEOUT_MS } from '../constants.js'
 import { BadArgumentError, ConfigError, MeshError, NON_MESH_ERROR_LABEL } from '../errors.js'
 import { nonNegativeInt, positiveInt } from './args.js'
+import { parseEta } from '../workflows/delays.js'
+import { parseInterval } from '../workflows/schedule-spec.js'
 
 
 /** Options every command that joins the mesh as a client shares. */
@@ -101,7 +103,9 @@ export function buildProgram (): Command {
     .argument('<task>', 'task name, e.g. add, factorial, matmul')
     .argument('[args...]', 'arguments, as for mesh call')
     .option('--job-timeout <ms>', "the job's own time limit (default 1 h)", positiveInt('--job-timeout'))
-    .option('--retries <n>', 're-dispatches after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries')))
+    .option('--retries <n>', 're-dispatches after a provider refuses, dies or hangs (default 3)', nonNegativeInt('--retries'))
+    .option('--countdown <interval>', 'start no sooner than this from now (500ms, 30s, 5m, 24h): kept by its holder across restarts', parseInterval)
+    .option('--eta <time>', 'start no sooner than this ISO 8601 time (2026-12-02T04:00:00Z): kept by its holder across restarts', parseEta))
     .action(async (task: string, args: string[], opts) => {
       const { submitCommand } = await import('./commands/jobs.js')
       await submitCommand(task, args, opts)

@@ -79,8 +79,9 @@ export interface JobEvents {
  * attempt's channel entry is gone before the next one starts.
  */
 export class Job<T = unknown> extends EventEmitter<JobEvents> {
-  /** Stable over every attempt; sent to providers in the request meta. */
-  readonly id = randomUUID()
+  /** Stable over every attempt; sent to providers in the request meta. Made when first read: most calls never need it. */
+  get id (): string { return (this.#id ??= randomUUID()) }
+  #id?: string
   status: JobStatus = 'PENDING'
   /** Attempts made so far, and the provider of the latest. */
   attempts = 0
@@ -104,7 +105,9 @@ export class Job<T = unknown> extends EventEmitter<JobEvents> {
     else external?.addEventListener('abort', onAbort, { once: true })
     const delay = startDelay(options)
     // Start on the next microtask (or after the countdown), so listeners attached right after submit() see every status.
-    this.outcome = Promise.resolve().then(async () => { if (delay > 0) await sleep(delay, this.signal()) }).then(async () => this.drive(retries, timeout))
+    this.outcome = delay > 0
+      ? sleep(delay, this.signal()).then(async () => await this.drive(retries, timeout))
+      : Promise.resolve().then(async () => await this.drive(retries, timeout))
     // A long-lived signal shared by many jobs must not collect a listener per job.
     if (external !== undefined) this.outcome.then(() => { external.removeEventListener('abort', onAbort) }, () => { external.removeEventListener('abort', onAbort) })
     this.outcome.catch(() => {}) // observed through result()

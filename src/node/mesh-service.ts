@@ -23,10 +23,12 @@ import { CallGuard } from '../security/guard.js'
 import type { ServeSpec } from '../tasks/loader.js'
 import { JOB_NAMESPACE, ResultsService, checkResultOptions, type DetachedJob, type JobSnapshot, type ResultOptions } from '../results/index.js'
 import type { StoredState } from '../store/journal.js'
+import { WorkflowStore } from '../store/workflow-store.js'
 import { Activity } from '../events/activity.js'
 import { EventService, EVENT_NAMESPACE } from '../events/protocol.js'
 import type { MeshMetrics } from '../metrics/metrics.js'
 import type { Registry as PromRegistry } from 'prom-client'
+import { Delays, DELAY_NAMESPACE, etaOf } from '../workflows/delays.js'
 import { ScheduleService, SCHEDULE_NAMESPACE, type ScheduleRecord, type ScheduleStats } from '../workflows/schedules.js'
 import type { ScheduleSpec } from '../workflows/schedule-spec.js'
 import { WorkflowService, WORKFLOW_NAMESPACE, type MapOptions, type RunOptions, type WorkflowStats } from '../workflows/service.js'
@@ -116,6 +118,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** Chains, groups, chords and map; periodic schedules (src/workflows). */
   private readonly workflows: WorkflowService
   private readonly schedules: ScheduleService
+  /** When delayed detached jobs may start, kept beside the journal (src/workflows/delays.ts). */
+  private readonly delays: Delays
   private readonly log: Logger
   /** Calls this node runs and jobs it submits, as task events (src/events). */
   readonly activity: Activity
@@ -179,7 +183,10 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
     registry.on('change', this.onRecord)
+    this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options) })
+    routes.handleInternal(DELAY_NAMESPACE, this.delays.handle)
     this.results = new ResultsService({
+      delays: this.delays,
       peerId,
       call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
       run: (task, args, options) => this.caller.submit(task, args, options),
@@ -202,16 +209,18 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       peerId,
       providers: (task) => this.caller.providers(task),
       // Chord holders: nodes that serve something, so a passing CLI client is never picked.
-      members: () => [peerId, ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
+      members: () => [...(this.served.length > 0 ? [peerId] : []), ...registry.peers().filter(r => r.tasks.length > 0).map(r => r.peerId)],
       waitForProvider: async (task, options) => this.caller.waitForProvider(task, options),
       idempotent: (task, provider) => this.caller.idempotent(task, provider),
       call: callPeer,
       runHere,
-      submit: (task, args, options) => this.submit(task, args, options)
+      submit: (task, args, options) => this.submit(task, args, options),
+      detached: { submit: async (task, args, options) => await this.results.submit(task, args, options), job: async (id) => await this.results.job(id) }
     }, init.workflows)
     routes.handleInternal(WORKFLOW_NAMESPACE, this.workflows.handle)
     this.schedules = new ScheduleService({
       peerId,
+      privateKey: components.privateKey,
       members: () => [peerId, ...registry.peers().map(r => r.peerId)],
       providers: (task) => this.caller.providers(task),
       call: callPeer,
@@ -240,6 +249,10 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     // The job journal is opened (BAD_CONFIG if corrupt or foreign) before the node takes calls.
     try {
       await this.results.start()
+      const store = WorkflowStore.of(this.results.journal)
+      this.delays.attach(store)
+      this.workflows.attach(store)
+      await this.schedules.start(store)
     } catch (err) {
       await this.execution.stop()
       throw err
@@ -275,6 +288,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   async afterStart (): Promise<void> {
     await this.registry.publishNow()
     this.results.afterStart()
+    this.workflows.resume()
     this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
   }
 
@@ -330,7 +344,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   submit<T = unknown> (task: string, args: unknown[], options: SubmitOptions & { detach?: boolean } = {}): Job<T> | Promise<DetachedJob<T>> {
     if (!this.running) throw new NotRunningError('the node is stopped')
     // Detached (docs/results.md): a provider journals it with one replica and runs it; resolves with its handle then.
-    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent })
+    if (options.detach === true) return this.results.submit<T>(task, args, { timeout: options.timeout, retries: options.retries, idempotent: options.idempotent, eta: etaOf(options) })
     const job = this.caller.submit<T>(task, args, options)
     this.activity.observeJob(job)
     return job

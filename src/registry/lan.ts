@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { decode, encode } from '../codec.js'
 import {
-  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_MAX_INBOUND_STREAMS,
+  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS,
   REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL
 } from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
@@ -47,6 +47,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   private seq = Date.now()
   private current?: { record: NodeRecord, frame: Uint8Array }
   private publishTimer?: NodeJS.Timeout
+  private nextExpiry = 0
   private refreshTimer?: NodeJS.Timeout
   private running = false
 
@@ -96,8 +97,10 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
 
   /** Every peer's record (not this node's own). */
   peers (): NodeRecord[] {
-    this.expire()
-    return [...this.relay.held.values()].map(h => h.record)
+    this.expireSoon()
+    const out: NodeRecord[] = []
+    for (const h of this.relay.held.values()) out.push(h.record)
+    return out
   }
 
   get (peerId: string): NodeRecord | undefined {
@@ -105,7 +108,12 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   }
 
   providers (task: string): NodeRecord[] {
-    return this.peers().filter(r => r.tasks.some(t => t.name === task))
+    this.expireSoon()
+    const out: NodeRecord[] = []
+    for (const h of this.relay.held.values()) {
+      for (const t of h.record.tasks) if (t.name === task) { out.push(h.record); break }
+    }
+    return out
   }
 
   /** The offer changed (a task, an object, the load): push it soon. Coalesces bursts. */
@@ -275,6 +283,17 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
 
   private forget (peer: string): void {
     this.drop(peer)
+  }
+
+  /**
+   * Expire at most every REGISTRY_EXPIRE_CHECK_MS: peers() and providers() run
+   * on every call, and records live for tens of seconds.
+   */
+  private expireSoon (): void {
+    const now = performance.now()
+    if (now < this.nextExpiry) return
+    this.nextExpiry = now + REGISTRY_EXPIRE_CHECK_MS
+    this.expire()
   }
 
   private expire (): void {

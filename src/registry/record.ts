@@ -58,17 +58,32 @@ export interface SignedRecord {
 // signature over anything else the same key signs, and vice versa.
 const DOMAIN = new TextEncoder().encode('/mesh/registry/record/1\n')
 
-function signedBytes (payload: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(DOMAIN.byteLength + payload.byteLength)
-  bytes.set(DOMAIN)
-  bytes.set(payload, DOMAIN.byteLength)
+function signedBytes (domain: Uint8Array, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(domain.byteLength + payload.byteLength)
+  bytes.set(domain)
+  bytes.set(payload, domain.byteLength)
   return bytes
 }
 
+/** Sign `payload` under `domain` (a string no other kind of signed thing uses): the registry's records, schedule records (src/workflows). */
+export async function signPayload (domain: Uint8Array, payload: Uint8Array, key: PrivateKey): Promise<SignedRecord> {
+  return { payload, signature: await key.sign(signedBytes(domain, payload)) }
+}
+
+/** Whether `signature` is `signer`'s over `payload` under `domain`; BadFrameError if `signer` is not a peer id that embeds its key. */
+export async function verifyPayload (domain: Uint8Array, payload: Uint8Array, signature: Uint8Array, signer: string): Promise<boolean> {
+  let publicKey
+  try {
+    publicKey = peerIdFromString(signer).publicKey
+  } catch {
+    throw new BadFrameError('record names an invalid peer id')
+  }
+  if (publicKey === undefined) throw new BadFrameError('record peer id does not embed a public key')
+  return await publicKey.verify(signedBytes(domain, payload), signature)
+}
+
 export async function signRecord (record: NodeRecord, key: PrivateKey): Promise<SignedRecord> {
-  const payload = encode(record)
-  const signature = await key.sign(signedBytes(payload))
-  return { payload, signature }
+  return await signPayload(DOMAIN, encode(record), key)
 }
 
 /**
@@ -82,14 +97,7 @@ export async function openRecord (signed: unknown): Promise<NodeRecord> {
   if (!(payload instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw new BadFrameError('record envelope lacks payload or signature')
   const record = decode(payload)
   if (!isNodeRecord(record)) throw new BadFrameError('record is malformed')
-  let publicKey
-  try {
-    publicKey = peerIdFromString(record.peerId).publicKey
-  } catch {
-    throw new BadFrameError('record names an invalid peer id')
-  }
-  if (publicKey === undefined) throw new BadFrameError('record peer id does not embed a public key')
-  if (!(await publicKey.verify(signedBytes(payload), signature))) throw new BadFrameError('record signature is invalid')
+  if (!(await verifyPayload(DOMAIN, payload, signature, record.peerId))) throw new BadFrameError('record signature is invalid')
   return record
 }
 

@@ -48,6 +48,8 @@ export function checkResultOptions (options: ResultOptions): void {
 export class ResultsService {
   private holder?: DetachedJobs
   private client?: JobClient
+  /** The node's journal while started (its database also holds the workflow tables: src/store/workflow-store.ts). */
+  journal?: Journal
 
   constructor (private readonly components: ResultsComponents, private readonly options: ResultOptions = {}) {
     checkResultOptions(options)
@@ -57,6 +59,7 @@ export class ResultsService {
     const c = this.components
     let journal: Journal | undefined
     if (c.holds()) journal = await Journal.open(this.options.dataDir ?? defaultDataDir(c.peerId, c.persistentIdentity), c.peerId, { maxPages: this.options.journalMaxPages })
+    this.journal = journal
     this.holder = journal !== undefined
       ? new DetachedJobs({
         ...c,

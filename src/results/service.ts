@@ -5,6 +5,7 @@ import { BadArgumentError, CancelledError, MayHaveRunError, UnknownJobError, Unk
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
+import type { Delays } from '../workflows/delays.js'
 import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
 import { OutcomeBatches, StateJournal, type Settled } from './states.js'
 import { JOB_ROUTES, ROUTE_NAMES, asArgs, outcomeOf, parseId, type DetachOptions, type JobSnapshot, type Presubmitted } from './wire.js'
@@ -31,6 +32,8 @@ export interface DetachedJobsComponents {
   idempotent: (task: string, provider?: string) => boolean
   /** Long-lived peers that keep jobs (those that serve tasks): replica candidates and where to ask. */
   holders: () => string[]
+  /** Start times of jobs with an eta: a job whose eta is kept has not started (src/workflows/delays.ts). */
+  delays?: Pick<Delays, 'hold' | 'due' | 'started'>
 }
 
 interface Watcher { progress: (data: unknown) => void, settle: (row: JobRow) => void }
@@ -64,7 +67,7 @@ export class DetachedJobs {
   resume (): void {
     for (const row of this.c.journal.unfinished()) {
       if (row.role !== 'provider') continue
-      if (row.idempotent) this.start(row)
+      if (row.idempotent || this.c.delays?.due(row.id) !== undefined) this.start(row)
       else this.finish(row.id, 'FAILURE', new MayHaveRunError(`the node holding this job restarted while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`))
     }
   }
@@ -101,6 +104,7 @@ export class DetachedJobs {
       }
       row.id = pre.id
       row.peer = pre.replica
+      if (options.eta !== undefined) await this.c.delays?.hold(row.id, options.eta, row.peer)
       this.c.journal.accept(row)
       this.start(row, args)
       return row.id
@@ -109,6 +113,7 @@ export class DetachedJobs {
     row.id = makeJobId(random, this.c.peerId, replica)
     row.peer = replica ?? null
     try {
+      if (options.eta !== undefined) await this.c.delays?.hold(row.id, options.eta, row.peer)
       this.c.journal.accept(row)
     } catch (err) {
       if (row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
@@ -204,7 +209,8 @@ export class DetachedJobs {
         continue
       }
       this.c.journal.takeOver(row.id)
-      if (row.idempotent) {
+      // A job whose eta is still ahead cannot have started.
+      if (row.idempotent || (this.c.delays?.due(row.id) ?? 0) > Date.now()) {
         this.c.logger('provider %s of job %s is gone: re-dispatching it', peer, row.id)
         this.start({ ...row, role: 'provider', peer: null })
         this.rereplicate(row.id, peer)
@@ -256,6 +262,9 @@ export class DetachedJobs {
     this.placeCopy(parseJobId(id).random, gone, () => copy).then((replica) => {
       if (replica === undefined || !this.running) return
       this.c.journal.setPeer(id, replica)
+      // A job whose eta is still kept here has not started: the new replica keeps the eta too.
+      const eta = this.c.delays?.due(id)
+      if (eta !== undefined) void this.c.delays?.hold(id, eta, replica)
       const live = this.live.get(id)
       if (live !== undefined) {
         live.replica = replica
@@ -285,10 +294,13 @@ export class DetachedJobs {
     const live = this.liveOf(row.id, row.state)
     if (row.progress != null && live.progress === undefined) live.progress = decode(row.progress)
     live.replica = row.peer
-    const elapsed = Date.now() - row.created
-    const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent })
+    // A delayed job's time limit counts from its eta.
+    const eta = this.c.delays?.due(row.id)
+    const elapsed = Math.max(0, Date.now() - Math.max(row.created, eta ?? 0))
+    const job = this.c.run(row.task, args, { timeout: Math.max(1, row.timeout - elapsed), idempotent: row.idempotent, eta })
     live.job = job
     job.on('status', (status) => {
+      if (eta !== undefined && status === 'STARTED') this.c.delays?.started(row.id)
       if (status === live.status) return
       live.status = status
       if (!FINAL_STATES.has(status)) this.states.note(row.id, status)

@@ -35,6 +35,8 @@ export interface DetachOptions {
   timeout?: number
   retries?: number
   idempotent?: boolean
+  /** Start no sooner than this (epoch ms): a countdown or eta, kept durably by `delays` (src/workflows/delays.ts). */
+  eta?: number
 }
 
 /** Sent with a submit by a submitter that replicated the job itself (in parallel): the id it chose and the replica holding the copy. */

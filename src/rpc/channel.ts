@@ -1,8 +1,9 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { encodeFramed } from '../codec.js'
+import { ATTACH_MIN_BYTES, MAX_TIMER_MS } from '../constants.js'
 import { BadFrameError, CancelledError, FrameTooLargeError, PeerGoneError, TaskFailedError, TimeoutError, UnknownTaskError, errorFromWire, errorToWire } from '../errors.js'
-import { FrameDecoder, concatFrames } from './framing.js'
+import { AttachedFrame, FrameDecoder, concatFrames, type Frame } from './framing.js'
 import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper, type LeaseOptions } from './lease.js'
 import { Kind, isMessage, type CallMeta, type Message } from './messages.js'
@@ -46,6 +47,10 @@ interface PendingCall {
   reject: (err: Error) => void
   onProgress?: (data: unknown) => void
   cleanup?: () => void
+  /** performance.now() past which the call fails TIMEOUT, and what the error says. */
+  deadline?: number
+  task?: string
+  timeout?: number
 }
 
 export interface RpcChannelInit {
@@ -70,7 +75,7 @@ export interface RpcChannelInit {
  * Noise encryption and syscall.
  */
 export class RpcChannel {
-  private readonly decoder: FrameDecoder
+  private readonly decoder: FrameDecoder<Frame>
   private readonly pending = new Map<number, PendingCall>()
   private readonly serving = new Map<number, LazyAbort>()
   private nextId = 1
@@ -80,9 +85,11 @@ export class RpcChannel {
   private heard = 0
   private readonly lease?: LeaseKeeper
   private remoteEnded = false
+  private timeoutTimer?: NodeJS.Timeout
+  private timeoutsAt = Infinity
 
   constructor (readonly stream: Stream, private readonly init: RpcChannelInit) {
-    this.decoder = new FrameDecoder(init.maxFrameBytes)
+    this.decoder = new FrameDecoder<Frame>(init.maxFrameBytes, true)
     // Frames are consumed as they arrive, so the stream never buffers more
     // than one chunk; the decoder enforces the frame limit itself.
     stream.maxReadBufferLength = init.maxFrameBytes + 1024
@@ -119,22 +126,16 @@ export class RpcChannel {
     if (options.parts === true) meta = { ...meta, parts: true }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
-      let timer: NodeJS.Timeout | undefined
-      const abandon = (err: Error): void => {
-        if (!this.pending.has(id)) return
-        this.settle(id)?.reject(err)
-        this.send([Kind.Cancel, id])
-      }
-      const onAbort = (): void => { abandon(new CancelledError('the call was cancelled')) }
+      const onAbort = (): void => { this.abandon(id, new CancelledError('the call was cancelled')) }
       if (options.timeout !== undefined) {
-        timer = setTimeout(() => { abandon(new TimeoutError(`${task} did not finish within ${options.timeout} ms`)) }, options.timeout)
+        entry.deadline = performance.now() + options.timeout
+        entry.task = task
+        entry.timeout = options.timeout
+        this.armTimeouts(entry.deadline)
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      if (timer !== undefined || options.signal !== undefined) {
-        entry.cleanup = () => {
-          if (timer !== undefined) clearTimeout(timer)
-          options.signal?.removeEventListener('abort', onAbort)
-        }
+      if (options.signal !== undefined) {
+        options.signal.addEventListener('abort', onAbort, { once: true })
+        entry.cleanup = () => { options.signal?.removeEventListener('abort', onAbort) }
       }
       this.pending.set(id, entry)
       this.send([Kind.Request, id, task, args, meta])
@@ -148,6 +149,41 @@ export class RpcChannel {
     await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
   }
 
+  /** Give up a call here and tell the peer to stop it. */
+  private abandon (id: number, err: Error): void {
+    if (!this.pending.has(id)) return
+    this.settle(id)?.reject(err)
+    this.send([Kind.Cancel, id])
+  }
+
+  /**
+   * One timer per channel, at the earliest deadline of the calls waiting:
+   * a timer per call (set, then cleared by nearly every answer) was a
+   * measurable part of a small call. Calls mostly share one timeout, so
+   * their deadlines come in order and the timer is rarely moved.
+   */
+  private armTimeouts (at: number): void {
+    if (at >= this.timeoutsAt) return
+    clearTimeout(this.timeoutTimer)
+    this.timeoutsAt = at
+    this.timeoutTimer = setTimeout(() => { this.expireCalls() }, Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())))
+    // Armed past its calls' answers, so it must not hold a process open by itself (the connection does while it lives).
+    this.timeoutTimer.unref()
+  }
+
+  private expireCalls (): void {
+    this.timeoutsAt = Infinity
+    this.timeoutTimer = undefined
+    const now = performance.now()
+    let next = Infinity
+    for (const [id, entry] of this.pending) {
+      if (entry.deadline === undefined) continue
+      if (entry.deadline <= now) this.abandon(id, new TimeoutError(`${String(entry.task)} did not finish within ${String(entry.timeout)} ms`))
+      else if (entry.deadline < next) next = entry.deadline
+    }
+    if (next < Infinity) this.armTimeouts(next)
+  }
+
   private settle (id: number): PendingCall | undefined {
     const entry = this.pending.get(id)
     if (entry === undefined) return undefined
@@ -158,9 +194,10 @@ export class RpcChannel {
 
   private send (message: Message): void {
     if (this.closed) return
-    let frame: Uint8Array
+    let pieces: Uint8Array[]
     try {
-      frame = encodeFramed(message)
+      // Arguments are copied as they are encoded: the caller may change its arrays once call() returns.
+      pieces = encodeFramed(message, message[0] === Kind.Request)
     } catch (err: any) {
       // A value msgpack cannot encode (a function, a symbol): fail that call only.
       if (message[0] === Kind.Result) {
@@ -173,24 +210,33 @@ export class RpcChannel {
       }
       throw err
     }
-    if (frame.byteLength - 4 > this.init.maxFrameBytes) {
-      const tooBig = new FrameTooLargeError(`a ${frame.byteLength}-byte frame is over the ${this.init.maxFrameBytes}-byte limit`).toWire()
+    let bytes = 0
+    for (const p of pieces) bytes += p.byteLength
+    if (bytes - 4 > this.init.maxFrameBytes) {
+      const tooBig = new FrameTooLargeError(`a ${bytes}-byte frame is over the ${this.init.maxFrameBytes}-byte limit`).toWire()
       if (message[0] === Kind.Result) { this.send([Kind.Error, message[1], tooBig]); return }
       if (message[0] === Kind.Request) { this.settle(message[1])?.reject(errorFromWire(tooBig)); return }
     }
-    this.outbox.push(frame)
+    for (const p of pieces) this.outbox.push(p)
     if (!this.flushScheduled) {
       this.flushScheduled = true
       queueMicrotask(() => { this.flushScheduled = false; this.flush() })
     }
   }
 
+  /** Write the outbox: runs of small pieces joined into one write, attachments written from their own memory. */
   private flush (): void {
     if (this.closed || this.outbox.length === 0 || this.stream.writableNeedsDrain) return
-    const data = concatFrames(this.outbox)
+    const pieces = this.outbox
     this.outbox = []
     try {
-      this.stream.send(data)
+      let run = 0
+      for (let i = 0; i <= pieces.length; i++) {
+        if (i < pieces.length && pieces[i].byteLength < ATTACH_MIN_BYTES) continue
+        if (i > run) this.stream.send(concatFrames(pieces.slice(run, i)))
+        if (i < pieces.length) this.stream.send(pieces[i])
+        run = i + 1
+      }
     } catch (err: any) {
       log.error('send failed: %s', err.message)
       this.stream.abort(err)
@@ -199,7 +245,7 @@ export class RpcChannel {
 
   private onData (data: Parameters<FrameDecoder['push']>[0]): void {
     this.heard++
-    let frames: Uint8Array[]
+    let frames: Frame[]
     try {
       frames = this.decoder.push(data)
     } catch (err: any) {
@@ -208,10 +254,13 @@ export class RpcChannel {
     }
     for (const frame of frames) {
       let message: unknown
+      const body = frame instanceof AttachedFrame ? frame.body : frame
       try {
-        message = decodeRpcFrame(frame, this.init.argLimits)
+        message = frame instanceof AttachedFrame
+          ? decodeRpcFrame(frame.body, this.init.argLimits, frame.attachments, frame.byteLength)
+          : decodeRpcFrame(frame, this.init.argLimits)
       } catch (err: any) {
-        const refused = refusedRequestId(err, frame)
+        const refused = refusedRequestId(err, body)
         if (refused !== undefined) { this.send([Kind.Error, refused, errorToWire(err)]); continue }
         this.protocolViolation(new BadFrameError(`undecodable frame: ${err.message}`))
         return
@@ -248,6 +297,12 @@ export class RpcChannel {
   }
 
   private serve (id: number, task: string, args: unknown[], meta: CallMeta): void {
+    // The caller's time limit bounds timers here: a limit that is not a positive number is none, and
+    // one past what a timer can hold is clamped (a longer setTimeout fires at once).
+    const t = meta.timeout
+    if (t !== undefined && !(typeof t === 'number' && t > 0 && t <= MAX_TIMER_MS)) {
+      meta = { ...meta, timeout: typeof t === 'number' && t > MAX_TIMER_MS ? MAX_TIMER_MS : undefined }
+    }
     const handler = this.init.handler
     if (handler === undefined) {
       this.send([Kind.Error, id, new UnknownTaskError('this stream does not serve calls').toWire()])
@@ -322,6 +377,7 @@ export class RpcChannel {
     if (this.closed) return
     this.closed = true
     this.lease?.stop()
+    clearTimeout(this.timeoutTimer)
     this.outbox = []
     for (const id of [...this.pending.keys()]) {
       this.settle(id)?.reject(new PeerGoneError(reason))

@@ -34,11 +34,11 @@ export class WorkerPool {
     }
   }
 
-  /** Run one chunk of a split job, or its merge, on a worker (see WorkerJob.op). */
-  async runOp (op: 'chunk' | 'merge' | 'combine', task: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+  /** Run one chunk of a split job, or its merge, on a worker (see WorkerJob.op and .throttle). */
+  async runOp (op: 'chunk' | 'merge' | 'combine', task: string, args: unknown[], signal?: AbortSignal, throttle?: number): Promise<unknown> {
     this.active++
     try {
-      const job: WorkerJob = { task, args, op }
+      const job: WorkerJob = throttle !== undefined && throttle < 1 ? { task, args, op, throttle } : { task, args, op }
       return await this.piscina.run(job, signal === undefined ? undefined : { signal })
     } finally {
       this.active--

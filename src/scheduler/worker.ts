@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { workerData } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import { MOVE_MIN_BYTES } from '../constants.js'
 import { tasksOfModule } from '../tasks/module.js'
 import type { SplitSpec } from '../tasks/types.js'
 
@@ -9,11 +12,34 @@ import type { SplitSpec } from '../tasks/types.js'
  */
 const runs = new Map<string, (...args: any[]) => unknown>()
 const splits = new Map<string, SplitSpec>()
+/** Tasks whose results are fresh (TaskDefinition.freshResults): their buffers move to the node, uncopied. */
+const fresh = new Set<string>()
 for (const url of (workerData?.modules ?? []) as string[]) {
   for (const [name, def] of tasksOfModule(await import(url))) {
     runs.set(name, def.run)
     if (def.split !== undefined) splits.set(name, def.split)
+    if (def.freshResults === true) fresh.add(name)
   }
+}
+
+/** The buffers of a fresh result's typed arrays (it, or its own fields), not shared and worth moving. */
+function ownBuffers (value: unknown): ArrayBuffer[] {
+  const out: ArrayBuffer[] = []
+  const add = (v: unknown): void => {
+    if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.byteLength >= MOVE_MIN_BYTES && !out.includes(v.buffer)) out.push(v.buffer)
+  }
+  if (ArrayBuffer.isView(value)) add(value)
+  else if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const v of Object.values(value)) add(v)
+  return out
+}
+
+/** A result handed to piscina: moved (its buffers transferred) when the task's results are fresh. */
+async function handOver (task: string, result: unknown): Promise<unknown> {
+  const value = await result
+  if (!fresh.has(task)) return value
+  const buffers = ownBuffers(value)
+  if (buffers.length === 0) return value
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as any)
 }
 
 export interface WorkerJob {
@@ -21,12 +47,51 @@ export interface WorkerJob {
   args: unknown[]
   /** Run one chunk of a split job (args: [chunk, shared]) or merge its partials (args: [partials, shared, callArgs]). */
   op?: 'chunk' | 'merge' | 'combine'
+  /** Run a chunk at this fraction of full speed (0 < f < 1): a simulated slower machine (`--throttle`). */
+  throttle?: number
 }
 
-export default function runTask ({ task, args, op }: WorkerJob): unknown {
+/** This thread's CPU time in ms (Linux: /proc/thread-self/schedstat, ns resolution); undefined elsewhere. */
+function threadCpuMs (): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6
+  } catch {
+    return undefined
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+
+/**
+ * A chunk on a core `throttle` times as fast, of a machine of its own: it
+ * ends cpu / throttle after it started, cpu being the chunk's own CPU time
+ * (its wall time where that is not available), this thread blocking for
+ * what is left after the chunk. Only the compute is slowed: the node's event
+ * loop and transfers run at full speed, and time spent here waiting for one
+ * of this machine's cores (which a machine of its own would not) is inside
+ * the slowdown, not added to it, until it exceeds it.
+ */
+async function throttled (throttle: number, run: () => unknown): Promise<unknown> {
+  const cpu0 = threadCpuMs()
+  const wall0 = performance.now()
+  const out = await run()
+  const wall = performance.now() - wall0
+  const cpu1 = cpu0 === undefined ? undefined : threadCpuMs()
+  const cpu = cpu1 === undefined || cpu0 === undefined ? wall : cpu1 - cpu0
+  Atomics.wait(sleeper, 0, 0, Math.max(0, cpu / throttle - wall))
+  return out
+}
+
+export default function runTask (job: WorkerJob): unknown {
+  return handOver(job.task, execute(job))
+}
+
+function execute ({ task, args, op, throttle }: WorkerJob): unknown {
   if (op !== undefined) {
     const split = splits.get(task)
     if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)
+    if (op === 'chunk' && throttle !== undefined && throttle < 1) return throttled(throttle, () => split.runChunk(args[0], args[1]))
     if (op === 'chunk') return split.runChunk(args[0], args[1])
     if (op === 'combine' && split.combine !== undefined) return split.combine(args[0], args[1])
     return split.merge(args[0] as unknown[], args[1], args[2] as unknown[])

@@ -11,16 +11,17 @@ export interface ArgumentLimits {
 }
 
 /**
- * Decode one RPC frame. A request is held to the argument limits on its raw
- * bytes; every frame to the wire limits. Throws BadFrameError (the stream is
+ * Decode one RPC frame (its body, and the attachments of an AttachedFrame).
+ * A request is held to the argument limits on its raw bytes, attachments
+ * included (`byteLength`); every frame to the wire limits. Throws BadFrameError (the stream is
  * reset) or LimitExceededError (see refusedRequestId).
  */
-export function decodeRpcFrame (frame: Uint8Array, limits?: ArgumentLimits): unknown {
-  if (limits === undefined || !isRequestFrame(frame)) return decode(frame)
-  if (frame.byteLength > limits.maxArgBytes) {
-    throw new LimitExceededError(`a ${frame.byteLength}-byte call is over this node's ${limits.maxArgBytes}-byte argument limit`)
+export function decodeRpcFrame (frame: Uint8Array, limits?: ArgumentLimits, attachments?: Uint8Array[], byteLength = frame.byteLength): unknown {
+  if (limits === undefined || !isRequestFrame(frame)) return decode(frame, WIRE_SCAN_LIMITS, attachments)
+  if (byteLength > limits.maxArgBytes) {
+    throw new LimitExceededError(`a ${byteLength}-byte call is over this node's ${limits.maxArgBytes}-byte argument limit`)
   }
-  return decode(frame, { ...WIRE_SCAN_LIMITS, maxBigIntBits: Math.min(limits.maxBigIntBits, WIRE_SCAN_LIMITS.maxBigIntBits) })
+  return decode(frame, { ...WIRE_SCAN_LIMITS, maxBigIntBits: Math.min(limits.maxBigIntBits, WIRE_SCAN_LIMITS.maxBigIntBits) }, attachments)
 }
 
 /**

@@ -22,6 +22,14 @@ export class RunCombiner {
     this.pair(idx)
   }
 
+  /** Combinations running or waiting for a worker. */
+  get pending (): number { return this.inFlight.size }
+
+  /** Resolves when no combination is in flight (at once if none is). */
+  async idle (): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.race([...this.inFlight])
+  }
+
   /** Wait for combinations in flight; the values of the runs left, in chunk order. */
   async values (): Promise<unknown[]> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight])

@@ -8,7 +8,7 @@ import type { LoadedTask, SplitSpec } from '../tasks/types.js'
 import { RunCombiner } from './combine.js'
 import { PART, PARTS } from './parts.js'
 import type { JobShape, StealPolicy } from './policy.js'
-import { ChunkClock, INLINE_CHUNK_BYTES, STEAL_ROUTES, byteSize, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
+import { INLINE_CHUNK_BYTES, STEAL_ROUTES, byteSize, shareMemory, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
 import type { JobProgress, PeerShare, StealHost, StealOptions } from './types.js'
 
 const log = logger('mesh:steal:owner')
@@ -197,6 +197,12 @@ export class Owner {
   private async runLocal (job: SplitJob, abort: (err: Error) => void): Promise<void> {
     const signal = job.controller.signal
     while (!signal.aborted && job.done < job.total) {
+      // Combinations first: they join what thieves return, and the last ones are serial on this
+      // node, so each one left behind a chunk of its own here lengthens the job's tail.
+      if (job.combiner !== undefined && job.combiner.pending > 0 && job.assignments.size > 0) {
+        await Promise.race([job.combiner.idle(), job.wait()])
+        continue
+      }
       const idx = job.deque.shift()
       if (idx === undefined) {
         // Re-check after the (asynchronous) reclaim: a wake-up that came
@@ -205,20 +211,17 @@ export class Owner {
         continue
       }
       this.host.registry.publish()
-      const clock = new ChunkClock()
+      const started = performance.now()
       let partial: unknown
       try {
-        partial = await this.host.pool.runOp('chunk', job.task.name, [job.chunks[idx].data, job.localShared], signal)
+        partial = await this.host.pool.runOp('chunk', job.task.name, [job.chunks[idx].data, job.localShared], signal, this.throttle)
       } catch (err: any) {
         abort(err)
         return
       }
-      const ms = clock.ms
-      const pause = clock.pause(this.throttle)
-      // A throttled (slow) node's chunks take ms + pause in effect: stealing from it pays more.
-      this.policy.learn(job.task.name, job.chunks[idx].cost, ms + pause)
+      const ms = performance.now() - started
+      this.policy.learn(job.task.name, job.chunks[idx].cost, ms)
       this.complete(job, idx, partial, this.host.peerId, ms)
-      await sleep(pause, signal)
     }
   }
 
@@ -277,7 +280,9 @@ export class Owner {
       // holding half left the others to wait on the owner's reclaims).
       const holding = new Set([...job.assignments.values()].map(a => a.peer))
       const waiting = this.host.registry.peers().filter(r => r.peerId !== this.host.peerId && !holding.has(r.peerId) && r.tasks.some(t => t.name === job.task.name)).length
-      const take = Math.ceil(job.deque.length / (Math.max(1, waiting) + 1))
+      // And no more than the thief can start soon (StealRequest.slots): it asks again as it runs them.
+      const slots = Number.isSafeInteger(req.slots) && req.slots > 0 ? req.slots : 1
+      const take = Math.min(slots, Math.ceil(job.deque.length / (Math.max(1, waiting) + 1)))
       const idxs = job.deque.slice(job.deque.length - take)
       if (!this.policy.pays(job, idxs, have.has(job.id))) continue
       job.deque.splice(job.deque.length - take)
@@ -359,31 +364,40 @@ export class Owner {
     if (job.reclaiming) return false
     const ownRate = this.policy.rate(job.task.name)
     if (ownRate === undefined) return false
-    let best: Assignment | undefined
+    // A thief asks for chunks a few at a time, so what it holds spans several work calls, in the order sent.
+    const byPeer = new Map<string, Assignment[]>()
+    for (const a of job.assignments.values()) byPeer.set(a.peer, [...(byPeer.get(a.peer) ?? []), a])
+    let best: Assignment[] | undefined
     let bestMax = 0
     let bestLeftMs = 0
-    for (const a of job.assignments.values()) {
-      const workers = this.host.registry.get(a.peer)?.load.workers ?? 1
-      const order = [...a.pending]
+    for (const [peer, held] of byPeer) {
+      const workers = this.host.registry.get(peer)?.load.workers ?? 1
+      const order = held.flatMap(a => [...a.pending])
       if (order.length - workers <= 0) continue
-      const elapsed = performance.now() - (a.firstStart ?? a.sent)
+      const since = Math.min(...held.map(a => a.firstStart ?? a.sent))
+      const doneCost = held.reduce((n, a) => n + a.doneCost, 0)
       // The thief's effective ms per cost unit (transfer and any slowness included); the owner's until it has returned something.
-      const thiefRate = a.doneCost > 0 ? elapsed / a.doneCost * workers : ownRate
+      const thiefRate = doneCost > 0 ? (performance.now() - since) / doneCost * workers : ownRate
       const { take, leftMs } = this.policy.reclaimable(job, order, workers, thiefRate, ownRate, this.host.pool.workers)
-      if (take > 0 && leftMs > bestLeftMs) { best = a; bestMax = take; bestLeftMs = leftMs }
+      if (take > 0 && leftMs > bestLeftMs) { best = held; bestMax = take; bestLeftMs = leftMs }
     }
     if (best === undefined) return false
     job.reclaiming = true
+    let got = 0
     try {
-      const back = await this.host.call(best.peer, STEAL_ROUTES.reclaim, [{ job: job.id, work: best.id, max: bestMax }], { timeout: 5000, signal: job.controller.signal }) as number[]
-      let got = 0
-      for (const idx of Array.isArray(back) ? back : []) {
-        if (best.pending.delete(idx)) { job.deque.push(idx); got++ }
+      // Unstarted chunks are the last sent: take them back from the latest work calls first.
+      for (const a of best.slice().reverse()) {
+        if (got >= bestMax) break
+        const back = await this.host.call(a.peer, STEAL_ROUTES.reclaim, [{ job: job.id, work: a.id, max: bestMax - got }], { timeout: 5000, signal: job.controller.signal }) as number[]
+        for (const idx of Array.isArray(back) ? back : []) {
+          if (a.pending.delete(idx)) { job.deque.push(idx); got++ }
+        }
       }
-      if (got > 0) job.share(best.peer, this.nameOf(best.peer)).reclaimed += got
+      if (got > 0) job.share(best[0].peer, this.nameOf(best[0].peer)).reclaimed += got
       return got > 0
     } catch {
-      return false
+      if (got > 0) job.share(best[0].peer, this.nameOf(best[0].peer)).reclaimed += got
+      return got > 0
     } finally {
       job.reclaiming = false
     }

@@ -53,31 +53,6 @@ export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => 
   })
 }
 
-/**
- * A chunk's clock: wall time and this process's CPU time since `start()`.
- * `pause(throttle)` is how long a node throttled to `throttle` of full speed
- * sleeps after the chunk so that it took cpu / throttle in all. The CPU time,
- * not the wall time, is what is slowed: on a crowded machine a chunk's wall
- * time also counts waiting for a core, and slowing that too made a
- * simulated slow node slower still with every process added.
- */
-export class ChunkClock {
-  private readonly wall0 = performance.now()
-  private readonly cpu0 = process.cpuUsage()
-
-  /** Wall ms since the start. */
-  get ms (): number { return performance.now() - this.wall0 }
-
-  pause (throttle: number): number {
-    if (throttle >= 1) return 0
-    const wall = this.ms
-    const used = process.cpuUsage(this.cpu0)
-    // With several workers the process's CPU time overlaps: one chunk is at most its wall time.
-    const cpu = Math.min(wall, (used.user + used.system) / 1000)
-    return Math.max(0, cpu / throttle - wall)
-  }
-}
-
 /** Bytes a value takes on the wire, roughly: what a steal would move. */
 export function byteSize (v: unknown): number {
   if (ArrayBuffer.isView(v)) return v.byteLength

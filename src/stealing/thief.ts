@@ -1,10 +1,10 @@
 import { logger } from '@libp2p/logger'
 import {
-  STEAL_HEARTBEAT_MS, STEAL_MAX_CACHED_JOBS, STEAL_OFFER_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_SHARED_TTL_MS, STEAL_WORK_WAIT_MS
+  STEAL_CHUNKS_PER_WORKER, STEAL_HEARTBEAT_MS, STEAL_MAX_CACHED_JOBS, STEAL_OFFER_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_SHARED_TTL_MS, STEAL_WORK_WAIT_MS
 } from '../constants.js'
 import { BadArgumentError, ForbiddenError, UnknownTaskError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
-import { ChunkClock, STEAL_ROUTES, shareMemory, sleep, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
+import { STEAL_ROUTES, shareMemory, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
 import type { StealHost } from './types.js'
 
 const log = logger('mesh:steal:thief')
@@ -32,6 +32,9 @@ export class Thief {
   private arrivedEarly = 0
   private retryTimer?: NodeJS.Timeout
   private running = true
+  /** Worker threads running borrowed chunks, and runners waiting for one (all batches share the pool). */
+  private inPool = 0
+  private readonly waitingForWorker: Array<() => void> = []
 
   constructor (private readonly host: StealHost, private readonly throttle: number) {}
 
@@ -116,19 +119,27 @@ export class Thief {
         }
       }
       const runners = Array.from({ length: Math.min(this.host.pool.workers, entry.queue.length) }, async () => {
-        while (entry.queue.length > 0 && !call.signal.aborted) {
-          const item = entry.queue.shift() as [number, unknown]
-          const idx = item[0]
-          const data = await dataOf(item)
-          prefetched.delete(idx)
-          if (entry.queue.length > 0) dataOf(entry.queue[0]).catch(() => {})
-          const clock = new ChunkClock()
-          const partial = await this.host.pool.runOp('chunk', task.name, [data, shared], call.signal)
-          const ms = clock.ms
-          const pause = clock.pause(this.throttle)
-          call.progress({ idx, partial, ms } satisfies ChunkDone)
+        while (!call.signal.aborted) {
+          // A chunk leaves the queue only when a worker is free for it: until then the owner can take it back.
+          await this.acquireWorker()
+          const item = entry.queue.shift()
+          if (item === undefined || call.signal.aborted) { this.releaseWorker(); break }
+          const started = performance.now()
+          let partial: unknown
+          try {
+            const idx = item[0]
+            const data = await dataOf(item)
+            prefetched.delete(idx)
+            if (entry.queue.length > 0) dataOf(entry.queue[0]).catch(() => {})
+            const running = this.host.pool.runOp('chunk', task.name, [data, shared], call.signal, this.throttle)
+            // Ask for the next chunk now, so it is here before this one ends.
+            this.maybeSteal()
+            partial = await running
+          } finally {
+            this.releaseWorker()
+          }
+          call.progress({ idx: item[0], partial, ms: performance.now() - started } satisfies ChunkDone)
           done++
-          await sleep(pause, call.signal)
         }
       })
       await Promise.all(runners)
@@ -139,6 +150,18 @@ export class Thief {
       this.borrowed.delete(key)
       this.maybeSteal()
     }
+  }
+
+  private async acquireWorker (): Promise<void> {
+    if (this.inPool < this.host.pool.workers) { this.inPool++; return }
+    await new Promise<void>((resolve) => { this.waitingForWorker.push(resolve) })
+  }
+
+  /** Pass the worker to the next waiting runner, or free it. */
+  private releaseWorker (): void {
+    const next = this.waitingForWorker.shift()
+    if (next !== undefined) next()
+    else this.inPool--
   }
 
   onReclaim (req: { job: string, work: number, max: number }, from: string): number[] {
@@ -174,11 +197,26 @@ export class Thief {
     return [...out]
   }
 
-  /** If this node has idle workers, ask a random loaded peer for chunks. */
+  /**
+   * How many chunks to ask for: enough for every idle worker and one ready
+   * behind each (STEAL_CHUNKS_PER_WORKER). A node whose workers run its own
+   * jobs' chunks or whole calls asks for none until one is idle.
+   */
+  private slots (): number {
+    const workers = this.host.pool.workers
+    const load = this.host.pool.load
+    let unsubmitted = 0
+    for (const entry of this.borrowed.values()) unsubmitted += entry.queue.length
+    const free = workers - load.running - load.queued
+    if (free > 0) return free + workers * (STEAL_CHUNKS_PER_WORKER - 1) - unsubmitted
+    const onlyBorrowed = this.inPool === load.running + load.queued
+    return onlyBorrowed ? workers * STEAL_CHUNKS_PER_WORKER - this.inPool - unsubmitted : 0
+  }
+
+  /** If this node has idle workers, or busy ones with nothing ready behind them, ask a random loaded peer for chunks. */
   maybeSteal (): void {
     if (!this.running || this.stealing || this.expecting > 0) return
-    const load = this.host.pool.load
-    const free = this.host.pool.workers - load.running - load.queued
+    const free = this.slots()
     if (free <= 0) return
     const mine = this.splittable()
     if (mine.length === 0) return

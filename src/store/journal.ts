@@ -279,6 +279,9 @@ export class Journal {
 
   get bytes (): number { return this.finishedBytes }
 
+  /** The open database handle, shared with the node's other tables in this file (src/store/workflow-store.ts). */
+  get database (): BetterSqlite3.Database { return this.db }
+
   get size (): number { return (this.statements.count.get() as { n: number }).n }
 
   close (): void {

@@ -3,7 +3,7 @@ import { factorial as factorialKernel } from './kernels/factorial.js'
 import { matmul as matmulKernel } from './kernels/matmul.js'
 import { toMatrix } from './params.js'
 import { bigintToDecimal } from './kernels/bigint-decimal.js'
-import { decimalSplit, factorialSplit, matmulSplit, randomSeed, seededOperands } from './split-builtins.js'
+import { decimalSplit, factorialSplit, matmulSplit, randomSeed, seededProduct } from './split-builtins.js'
 import type { Matrix, TaskDefinition, TaskLimits } from './types.js'
 
 /**
@@ -81,19 +81,15 @@ export const matmul: TaskDefinition = {
     return [a, b]
   },
   run: (first: number | Matrix, second: number | Matrix): Matrix => {
-    let a: Matrix, b: Matrix
     if (typeof first === 'number') {
-      const n = second as number
-      const operands = seededOperands(first, n, randomSeed())
-      a = { rows: first, cols: n, data: operands.a }
-      b = { rows: n, cols: first, data: operands.b }
-    } else {
-      a = first
-      b = second as Matrix
+      return { rows: first, cols: first, data: seededProduct(first, second as number, randomSeed()) }
     }
-    return { rows: a.rows, cols: b.cols, data: matmulKernel(a.data, b.data, a.rows, a.cols, b.cols) }
+    const b = second as Matrix
+    return { rows: first.rows, cols: b.cols, data: matmulKernel(first.data, b.data, first.rows, first.cols, b.cols) }
   },
-  split: matmulSplit
+  split: matmulSplit,
+  // The product, and every row block of it, is a new array.
+  freshResults: true
 }
 
 /**

@@ -1,7 +1,7 @@
 import { DECIMAL_MAX_BLOCKS, DECIMAL_SPLIT_BITS, FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
 import { decimalDigits } from './kernels/bigint-decimal.js'
 import { productRange } from './kernels/factorial.js'
-import { matmulRows, randomMatrix, randomRows } from './kernels/matmul.js'
+import { matmulRows, matmulRowsRandomB, randomMatrix, randomRows } from './kernels/matmul.js'
 import type { ChunkSpec, Matrix, SplitSpec } from './types.js'
 
 /**
@@ -90,13 +90,10 @@ export function randomSeed (): number {
   return Math.floor(Math.random() * 4294967296)
 }
 
-/** B of the last seeded job this thread ran a chunk of: generated once per job and thread, not once per chunk. */
-let seededB: { seed: number, n: number, p: number, b: Float64Array } | undefined
-function bOf (seed: number, n: number, p: number): Float64Array {
-  if (seededB === undefined || seededB.seed !== seed || seededB.n !== n || seededB.p !== p) {
-    seededB = { seed, n, p, b: randomMatrix(n, p, operandSeeds(seed).b) }
-  }
-  return seededB.b
+/** The whole random-form product matmul(m, n) with job seed `seed`: A generated, B straight into the kernel's panels. */
+export function seededProduct (m: number, n: number, seed: number): Float64Array {
+  const seeds = operandSeeds(seed)
+  return matmulRowsRandomB(randomMatrix(m, n, seeds.a), n, m, 0, m, seeds.b)
 }
 
 /**
@@ -104,8 +101,8 @@ function bOf (seed: number, n: number, p: number): Float64Array {
  * B, which is the shared data (sent to a thief once per job), and each chunk
  * carries its rows of A. The random form matmul(m, n): nothing but a seed is
  * shared and chunks are bare row ranges; each thread regenerates B once per
- * job and only its own rows of A (as Dask's da.random generates chunks on the
- * workers), so only result rows travel. Merged by stacking the blocks.
+ * job (straight into the kernel's panels) and only its own rows of A (as
+ * Dask's da.random generates chunks on the workers), so only result rows travel. Merged by stacking the blocks.
  */
 export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix> = {
   cost: ([first, second]) => {
@@ -135,9 +132,9 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
   runChunk: ({ rowStart, rowEnd, a }, shared) => {
     const { n, p } = shared
     if ('seed' in shared) {
-      const rows = randomRows(operandSeeds(shared.seed).a, rowStart, rowEnd, n)
-      const b = bOf(shared.seed, n, p)
-      return matmulRows(rows, b, n, p, 0, rowEnd - rowStart, b)
+      const seeds = operandSeeds(shared.seed)
+      // B is generated once per job and thread, straight into the kernel's panels (see matmulRowsRandomB).
+      return matmulRowsRandomB(randomRows(seeds.a, rowStart, rowEnd, n), n, p, 0, rowEnd - rowStart, seeds.b)
     }
     return matmulRows(a as Float64Array, shared.b, n, p, 0, rowEnd - rowStart, shared.b)
   },

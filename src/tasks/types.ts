@@ -66,6 +66,14 @@ export interface TaskDefinition {
   rateLimit?: string
   /** Makes the task splittable: heavy calls are cut into chunks that idle peers steal (docs/work-stealing.md). */
   split?: SplitSpec
+  /**
+   * Every result (and chunk partial) is a fresh value the task keeps no
+   * reference to: the worker thread then hands the memory of its typed arrays
+   * (the value itself, or its own fields) to the node instead of copying it.
+   * A task that returns an array it also keeps must leave this unset: the
+   * worker's copy would be detached.
+   */
+  freshResults?: boolean
 }
 
 /** One piece of a split call: its data, and its cost in the task's own work units. */

@@ -6,6 +6,8 @@ import { BadArgumentError, BadFrameError, CancelledError, MeshError, TimeoutErro
 import { Job, type JobHost, type SubmitOptions } from '../jobs/job.js'
 import type { CallOptions } from '../rpc/channel.js'
 import type { RouteHandler } from '../execution/routes.js'
+import { ChordJoins, askHolder, JOURNALED_NOTE, type ChordComponents } from './chords.js'
+import type { WorkflowStore } from '../store/workflow-store.js'
 import { parseWorkflow, type Chain, type Chord, type NamedStep, type Signature, type Workflow, type WorkflowLimits } from './signatures.js'
 
 const log = logger('mesh:workflows')
@@ -38,6 +40,8 @@ export interface WorkflowComponents {
   runHere: (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }) => Promise<unknown>
   /** A job anywhere in the mesh: node.submit. */
   submit: (task: string, args: unknown[], options: SubmitOptions) => Job
+  /** Detached jobs (src/results): the members and body of a journaled chord. */
+  detached: Pick<ChordComponents, 'submit' | 'job'>
 }
 
 export interface RunOptions {
@@ -88,10 +92,23 @@ export class WorkflowService {
   private readonly counters: WorkflowStats = { callsOut: 0, handoffsOut: 0, handoffsIn: 0, stepsRun: 0, resultsDelivered: 0, resultsReceived: 0, chordsHeld: 0, chordsFired: 0 }
   /** Chains this node submitted and waits on: filled by the last hop's `done`. */
   private readonly waiting = new Map<string, { value?: unknown, delivered: boolean }>()
+  /** Chord joins journaled in the node's store, so they outlive a restart of this node. */
+  private readonly joins: ChordJoins
 
   constructor (private readonly c: WorkflowComponents, limits: Partial<WorkflowLimits> = {}) {
     this.limits = { maxChainSteps: DEFAULT_MAX_CHAIN_STEPS, maxWorkflowSignatures: DEFAULT_MAX_WORKFLOW_SIGNATURES, ...limits }
+    this.joins = new ChordJoins({
+      ...c.detached,
+      mayRunTwice: (tasks) => tasks.every(t => this.c.providers(t).some(p => this.c.idempotent(t, p))),
+      exec: async (w, deadline, input) => await this.exec(w, { deadline: performance.now() + (deadline - Date.now()) }, { value: input }),
+      onFire: () => { this.counters.chordsFired++ }
+    })
   }
+
+  /** Journal chord joins in `store` (a node with a data dir); resume() then takes back the ones not finished. */
+  attach (store?: WorkflowStore): void { this.joins.attach(store) }
+
+  resume (): void { this.joins.resume() }
 
   stats (): WorkflowStats { return { ...this.counters } }
 
@@ -267,9 +284,11 @@ export class WorkflowService {
       choose: (_task, avoid) => ranked.find(p => !avoid.has(p)) ?? this.c.peerId,
       waitForProvider: async () => this.c.peerId,
       run: async (provider, _task, _args, attempt) => {
-        if (provider === this.c.peerId) return this.holdChord(w, { ...ctx, deadline: performance.now() + attempt.timeout, signal: attempt.signal() })
-        this.counters.callsOut++
-        return this.c.call(provider, WORKFLOW_ROUTES.chord, [id, w], { timeout: attempt.timeout, job: attempt.job, cancelHook: attempt.cancelHook })
+        if (provider === this.c.peerId) return this.holdChord(id, w, { ...ctx, deadline: performance.now() + attempt.timeout, signal: attempt.signal() })
+        return await askHolder(async (onProgress) => {
+          this.counters.callsOut++
+          return await this.c.call(provider, WORKFLOW_ROUTES.chord, [id, w], { timeout: remainingMs(ctx.deadline, 'chord'), job: attempt.job, cancelHook: attempt.cancelHook, onProgress })
+        }, { back: () => this.c.members().includes(provider), deadline: ctx.deadline, signal: attempt.signal() })
       },
       // Safe to hold again elsewhere only if every member and the body may run twice.
       idempotent: () => tasks.every(t => this.c.providers(t).some(p => this.c.idempotent(t, p)))
@@ -277,8 +296,18 @@ export class WorkflowService {
     return new Job(host, 'chord', [], { timeout: remainingMs(ctx.deadline, 'chord'), signal: ctx.signal, retries: ctx.retries }).result()
   }
 
-  /** Hold a chord's join: run the header's members from here, then fire the body exactly once with their results. */
-  private async holdChord (w: Chord, ctx: ExecContext): Promise<unknown> {
+  /**
+   * Hold a chord's join: run the header's members from here, then fire the
+   * body exactly once with their results. Journaled when this node has a
+   * store and the members are single tasks (./chords.ts); `journaled` then
+   * tells the submitter, which may ask again after this node restarts.
+   */
+  private async holdChord (id: string, w: Chord, ctx: ExecContext, journaled?: (note: unknown) => void): Promise<unknown> {
+    if (this.joins.journals(w)) {
+      journaled?.(JOURNALED_NOTE)
+      this.counters.chordsHeld++
+      return await this.joins.hold(id, w, Date.now() + remainingMs(ctx.deadline, 'chord'))
+    }
     this.counters.chordsHeld++
     const results = await this.exec(w.header, ctx)
     this.counters.chordsFired++
@@ -303,7 +332,8 @@ export class WorkflowService {
         const { workflow } = parseWorkflow(call.args[1], this.limits)
         if (workflow.kind !== 'chord') throw new BadArgumentError('chord: the workflow must be a chord')
         log('holding chord %s for %s', String(call.args[0]), from)
-        return this.holdChord(workflow, { deadline: performance.now() + (call.meta.timeout ?? DEFAULT_CALL_TIMEOUT_MS), signal: call.signal })
+        if (typeof call.args[0] !== 'string') throw new BadArgumentError('chord: a chord id is required')
+        return this.holdChord(call.args[0], workflow, { deadline: performance.now() + (call.meta.timeout ?? DEFAULT_CALL_TIMEOUT_MS), signal: call.signal }, call.progress)
       }
       default:
         throw new UnknownTaskError(`this node has no workflow call "${call.task}"`)

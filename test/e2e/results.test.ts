@@ -187,7 +187,8 @@ describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
   })
 
   it('a full journal refuses the submit with STORE_FULL and keeps what it had', async function () {
-    const provider = await node(['--serve', 'add', '--data-dir', join(dir, 'full-data'), '--journal-max-pages', '12'])
+    // The journal's tables take 8 pages (schema 2) and the workflow tables beside them (src/store/workflow-store.ts) 6: 5 left for jobs.
+    const provider = await node(['--serve', 'add', '--data-dir', join(dir, 'full-data'), '--journal-max-pages', '19'])
     const kept = await submit(['add', '4', '5'], [provider])
     assert.equal((await runCli(['result', kept, '--wait', ...reach(provider)])).stdout, '9\n')
     const refused = await runCli(['submit', 'add', 'x'.repeat(60_000), '1', '--json', ...reach(provider)])

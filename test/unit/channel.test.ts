@@ -96,6 +96,35 @@ describe('rpc channel', function () {
     assert.equal(caller.inFlight, 0)
   })
 
+  it('times out each of many calls at its own deadline (one timer per channel), and none too early', async function () {
+    const caller = await make(async (call) => {
+      await new Promise(resolve => setTimeout(resolve, call.args[0] as number))
+      return call.args[0]
+    })
+    const started = performance.now()
+    const outcomes = await Promise.allSettled([
+      caller.call('sleep', [5], { timeout: 10_000 }),
+      caller.call('sleep', [10_000], { timeout: 60 }),
+      caller.call('sleep', [10_000], { timeout: 30 }),
+      caller.call('sleep', [20], { timeout: 2 ** 40 }) // past setTimeout's range: must not fire at once
+    ])
+    assert.deepEqual(outcomes.map(o => o.status === 'fulfilled' ? o.value : (o.reason as MeshError).code), [5, 'TIMEOUT', 'TIMEOUT', 20])
+    assert.ok(performance.now() - started >= 55, 'the 60 ms call was not failed before its deadline')
+    assert.equal(caller.inFlight, 0)
+  })
+
+  it('a caller\'s time limit that is not a positive number reaches the handler as none; a huge one is clamped to what a timer holds', async function () {
+    const seen: unknown[] = []
+    const [a, b] = await streamPair()
+    const server = new RpcChannel(b, { maxFrameBytes: 1 << 20, lease: false, handler: (call) => { seen.push(call.meta.timeout); return 1 } })
+    open.push(server)
+    const { encodeFramed } = await import('../../src/codec.js')
+    for (const [i, t] of [-5, Number.NaN, 'soon', 1e308, 250].entries()) a.send(encodeFramed([1, i + 1, 'f', [], { timeout: t }])[0])
+    await new Promise(resolve => setTimeout(resolve, 200))
+    a.abort(new Error('test over'))
+    assert.deepEqual(seen, [undefined, undefined, undefined, 2 ** 31 - 1, 250])
+  })
+
   it('fails calls in flight with PEER_GONE when the stream closes', async function () {
     const caller = await make(() => new Promise(() => {}))
     const pending = caller.call('hang', [])

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { factorial, productRange } from '../../src/tasks/kernels/factorial.js'
 import { bigintToDecimal, bigintToDecimalDivideAndConquer } from '../../src/tasks/kernels/bigint-decimal.js'
-import { matmul, matmulRows, matmulRowsJs, randomMatrix, randomRows, simdAvailable } from '../../src/tasks/kernels/matmul.js'
+import { matmul, matmulRows, matmulRowsJs, matmulRowsRandomB, randomMatrix, randomRows, simdAvailable } from '../../src/tasks/kernels/matmul.js'
 
 function naiveRange (lo: bigint, hi: bigint): bigint {
   let r = 1n
@@ -258,5 +258,36 @@ describe('kernels: matmul', () => {
     // Rows are not copies of each other.
     assert.notDeepEqual(whole.subarray(0, 29), whole.subarray(29, 58))
     assert.throws(() => randomRows(1, 5, 4, 3), RangeError)
+  })
+})
+
+describe('matmulRowsRandomB (B of the random form generated straight into the kernel\'s panels)', function () {
+  it('equals matmulRows with B = randomMatrix(n, p, seed), for shapes on and off the tile edges, on both kernels', function () {
+    for (const [m, n, p] of [[1, 1, 1], [3, 5, 7], [8, 64, 64], [37, 130, 61], [64, 200, 203]]) {
+      for (const seed of [1, 0xdeadbeef]) {
+        const a = randomMatrix(m, n, seed + 1)
+        const want = matmulRows(a, randomMatrix(n, p, seed), n, p, 0, m)
+        const got = matmulRowsRandomB(a, n, p, 0, m, seed)
+        assert.equal(got.length, want.length)
+        for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-9 * Math.max(1, Math.abs(want[i])), `${m}×${n}×${p} seed ${seed}: element ${i}`)
+      }
+    }
+  })
+
+  it('makes the panels again for another seed or shape, and when a given B was packed in between', function () {
+    const n = 96
+    const a = randomMatrix(40, n, 5)
+    const check = (p: number, seed: number): void => {
+      const want = matmulRows(a, randomMatrix(n, p, seed), n, p, 0, 40)
+      const got = matmulRowsRandomB(a, n, p, 0, 40, seed)
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-9 * Math.max(1, Math.abs(want[i])))
+    }
+    check(96, 1)
+    check(96, 2)
+    check(80, 2)
+    const given = randomMatrix(n, 96, 9)
+    matmulRows(a, given, n, 96, 0, 40, given)
+    check(96, 2)
+    check(96, 2)
   })
 })

@@ -13,10 +13,10 @@ export interface JobsCommandOptions extends ClientOptions {
 const STATES = new Set(['PENDING', 'STARTED', 'PROGRESS', 'SUCCESS', 'FAILURE', 'RETRY', 'CANCELLED', 'EXPIRED'])
 
 /** `mesh submit <task> [args...]`: hand the task to the mesh, print its id at once, exit. */
-export async function submitCommand (task: string, words: string[], options: JobsCommandOptions & { jobTimeout?: number, retries?: number }): Promise<void> {
+export async function submitCommand (task: string, words: string[], options: JobsCommandOptions & { jobTimeout?: number, retries?: number, countdown?: number, eta?: number }): Promise<void> {
   const args = words.map(parseArg)
   await withClientNode(options, async (node) => {
-    const job = await node.submit(task, args, { detach: true, timeout: options.jobTimeout, retries: options.retries })
+    const job = await node.submit(task, args, { detach: true, timeout: options.jobTimeout, retries: options.retries, countdown: options.countdown, eta: options.eta })
     process.stdout.write((options.json ? toJson({ ok: true, id: job.id, task, holder: job.holder }) : job.id) + '\n')
   })
 }

@@ -350,7 +350,51 @@ function simdHeap (s: Simd, bytes: number): Float64Array | null {
 /** Which B the panels at the start of the wasm heap hold: packing is skipped when a caller names the same B again. */
 let packed: { key: unknown, n: number, p: number } | undefined
 
-function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array | null {
+/** mulberry32's step constant, and its output for a state: output j of a row seeded s is mulberryOut(s + (j+1)·STEP). */
+const MULBERRY_STEP = 0x6D2B79F5
+function mulberryOut (state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), 1 | state)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+/**
+ * B in panel layout: panel jt holds B[k][4jt .. 4jt+3] for every k,
+ * zero-padded. From a row-major B, or generated as randomMatrix(n, p, seed)
+ * would (the same values) without B ever existing row-major: mulberry32's
+ * j-th output of a row is a function of the row's seed and j alone, so the
+ * panels are written in order, one after the other.
+ */
+function fillPanels (heap: Float64Array, bOff: number, n: number, p: number, source: Float64Array | { seed: number }): void {
+  const colTiles = Math.ceil(p / TILE_COLS)
+  if (source instanceof Float64Array) {
+    for (let jt = 0; jt < colTiles; jt++) {
+      const j0 = jt * TILE_COLS
+      const width = Math.min(TILE_COLS, p - j0)
+      let d = bOff + jt * n * TILE_COLS
+      for (let k = 0, src = j0; k < n; k++, src += p, d += TILE_COLS) {
+        for (let c = 0; c < width; c++) heap[d + c] = source[src + c]
+        for (let c = width; c < TILE_COLS; c++) heap[d + c] = 0
+      }
+    }
+    return
+  }
+  const rowSeeds = new Int32Array(n)
+  for (let k = 0; k < n; k++) rowSeeds[k] = rowSeed(source.seed >>> 0, k)
+  const steps = new Int32Array(colTiles * TILE_COLS)
+  for (let j = 0; j < steps.length; j++) steps[j] = Math.imul(j + 1, MULBERRY_STEP)
+  let d = bOff
+  for (let jt = 0; jt < colTiles; jt++) {
+    const j0 = jt * TILE_COLS
+    const width = Math.min(TILE_COLS, p - j0)
+    for (let k = 0; k < n; k++) {
+      const row = rowSeeds[k]
+      for (let c = 0; c < TILE_COLS; c++) heap[d++] = c < width ? mulberryOut((row + steps[j0 + c]) | 0) : 0
+    }
+  }
+}
+
+function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array | { seed: number }, n: number, p: number, rowStart: number, rowEnd: number, bKey?: unknown): Float64Array | null {
   const rows = rowEnd - rowStart
   const colTiles = Math.ceil(p / TILE_COLS)
   const pPad = colTiles * TILE_COLS
@@ -368,15 +412,7 @@ function matmulRowsSimd (s: Simd, a: Float64Array, b: Float64Array, n: number, p
   // B as panels: panel jt holds B[k][4jt .. 4jt+3] for every k, zero-padded.
   const reuse = bKey !== undefined && packed !== undefined && packed.key === bKey && packed.n === n && packed.p === p
   packed = bKey === undefined ? undefined : { key: bKey, n, p }
-  for (let jt = 0; jt < (reuse ? 0 : colTiles); jt++) {
-    const j0 = jt * TILE_COLS
-    const width = Math.min(TILE_COLS, p - j0)
-    let d = bOff + jt * n * TILE_COLS
-    for (let k = 0, src = j0; k < n; k++, src += p, d += TILE_COLS) {
-      for (let c = 0; c < width; c++) heap[d + c] = b[src + c]
-      for (let c = width; c < TILE_COLS; c++) heap[d + c] = 0
-    }
-  }
+  if (!reuse) fillPanels(heap, bOff, n, p, b)
 
   const out = new Float64Array(rows * p)
   const aStride = n * TILE_ROWS * 8
@@ -432,6 +468,36 @@ export function matmulRows (a: Float64Array, b: Float64Array, n: number, p: numb
     if (c !== null) return c
   }
   return matmulRowsJs(a, b, n, p, rowStart, rowEnd)
+}
+
+/** The last B of the random form this thread made row-major (for the TypeScript kernel): made once per seed, not per block. */
+let randomB: { seed: number, n: number, p: number, b: Float64Array } | undefined
+
+/**
+ * Rows rowStart..rowEnd-1 of C = A·B where B = randomMatrix(n, p, bSeed),
+ * as matmulRows(a, randomMatrix(n, p, bSeed), …, key) computes them. The
+ * SIMD kernel generates B straight into its panels, once per seed and
+ * thread: no row-major B (32 MB for 2000²) is made and no packing pass runs,
+ * which roughly halves what each node of a split random matmul pays before
+ * its first chunk.
+ */
+export function matmulRowsRandomB (a: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bSeed: number): Float64Array {
+  checkDim(n, 'n')
+  checkDim(p, 'p')
+  checkDim(rowStart, 'rowStart')
+  checkDim(rowEnd, 'rowEnd')
+  if (rowEnd < rowStart) throw new RangeError(`rowEnd (${rowEnd}) must be ≥ rowStart (${rowStart})`)
+  if (a.length < rowEnd * n) throw new RangeError(`a has ${a.length} elements, fewer than ${rowEnd} rows × ${n} columns`)
+  const rows = rowEnd - rowStart
+  const seed = bSeed >>> 0
+  if (rows >= TILE_ROWS && n > 0 && p > 0 && rows * n * p >= SIMD_MIN_WORK && simdAvailable()) {
+    const c = matmulRowsSimd(simd!, a, { seed }, n, p, rowStart, rowEnd, `random B ${seed}`)
+    if (c !== null) return c
+  }
+  if (randomB === undefined || randomB.seed !== seed || randomB.n !== n || randomB.p !== p) {
+    randomB = { seed, n, p, b: randomMatrix(n, p, seed) }
+  }
+  return matmulRowsJs(a, randomB.b, n, p, rowStart, rowEnd)
 }
 
 /** C = A·B for A m×n and B n×p, both row-major; C is m×p row-major. */
