@@ -297,7 +297,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.running = false
     if (this.halted) return
     this.halted = true
-    this.results.stop()
+    await this.results.stop()
     this.execution.halt()
     this.events.stop()
     this.schedules.stop()

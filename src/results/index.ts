@@ -75,9 +75,11 @@ export class ResultsService {
 
   afterStart (): void { this.holder?.resume() }
 
-  stop (): void {
-    this.holder?.stop()
+  /** Stop; resolves once the outcomes still on their way to the replicas are sent (at most a call's timeout). */
+  async stop (): Promise<void> {
+    const holder = this.holder
     this.holder = undefined
+    await holder?.stop()
   }
 
   /** Serve an internal `@mesh/jobs/…` call. */

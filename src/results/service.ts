@@ -56,7 +56,7 @@ export class DetachedJobs {
 
   constructor (private readonly c: DetachedJobsComponents) {
     this.states = new StateJournal(c.journal, c.logger)
-    this.outcomes = new OutcomeBatches((peer, batch) => { this.tell(peer, JOB_ROUTES.settled, [batch]) })
+    this.outcomes = new OutcomeBatches(async (peer, batch) => { await this.tell(peer, JOB_ROUTES.settled, [batch]) })
     this.sweeper = setInterval(() => { this.sweep() }, Math.max(RESULT_SWEEP_MIN_MS, Math.min(RESULT_SWEEP_MAX_MS, c.ttl / 10)))
     this.sweeper.unref()
   }
@@ -72,11 +72,12 @@ export class DetachedJobs {
     }
   }
 
-  stop (): void {
+  /** Stop; resolves once the outcomes still on their way to the replicas are sent. */
+  async stop (): Promise<void> {
     this.running = false
     clearInterval(this.sweeper)
     this.states.stop()
-    this.outcomes.flush()
+    const sent = this.outcomes.flush()
     for (const live of this.live.values()) {
       // Held jobs stay in the journal: a restart with the same data dir re-runs them.
       live.job?.removeAllListeners()
@@ -84,6 +85,7 @@ export class DetachedJobs {
     }
     this.live.clear()
     this.c.journal.close()
+    await sent
   }
 
   /** Accept a job here (this node provides `task`) and return its id once it and its replica are journaled. */
@@ -116,7 +118,7 @@ export class DetachedJobs {
       if (options.eta !== undefined) await this.c.delays?.hold(row.id, options.eta, row.peer)
       this.c.journal.accept(row)
     } catch (err) {
-      if (row.peer !== null) this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
+      if (row.peer !== null) void this.tell(row.peer, JOB_ROUTES.settled, [row.id, 'FAILURE', encode(errorToWire(err))])
       throw err
     }
     this.start(row, args)
@@ -272,7 +274,7 @@ export class DetachedJobs {
       }
       // It settled while the copy was on its way: tell the new replica how it ended.
       const done = this.c.journal.get(id)
-      if (done?.finished != null) this.tell(replica, JOB_ROUTES.settled, [id, done.state, done.outcome])
+      if (done?.finished != null) void this.tell(replica, JOB_ROUTES.settled, [id, done.state, done.outcome])
     }).catch((err: any) => { this.c.logger.error('cannot give job %s a new replica: %s', id, err.message) })
   }
 
@@ -341,8 +343,8 @@ export class DetachedJobs {
     for (const w of live?.watchers ?? []) w.settle(done)
   }
 
-  private tell (peer: string, route: string, args: unknown[]): void {
-    this.c.call(peer, route, args, { timeout: RESULT_CALL_TIMEOUT_MS }).catch((err: any) => { this.c.logger('telling %s %s failed: %s', peer, route, err.message) })
+  private async tell (peer: string, route: string, args: unknown[]): Promise<void> {
+    await this.c.call(peer, route, args, { timeout: RESULT_CALL_TIMEOUT_MS }).catch((err: any) => { this.c.logger('telling %s %s failed: %s', peer, route, err.message) })
   }
 
   private liveOf (id: string, status: StoredState): Live {

@@ -80,24 +80,24 @@ export class OutcomeBatches {
   private readonly pending = new Map<string, Settled[]>()
   private timer?: NodeJS.Timeout
 
-  constructor (private readonly send: (peer: string, batch: Settled[]) => void, private readonly interval = SETTLED_BATCH_MS) {}
+  constructor (private readonly send: (peer: string, batch: Settled[]) => Promise<void> | void, private readonly interval = SETTLED_BATCH_MS) {}
 
   add (peer: string, outcome: Settled): void {
     const batch = this.pending.get(peer)
     if (batch !== undefined) batch.push(outcome)
     else this.pending.set(peer, [outcome])
     if (this.timer === undefined) {
-      this.timer = setTimeout(() => { this.flush() }, this.interval)
+      this.timer = setTimeout(() => { void this.flush() }, this.interval)
       this.timer.unref()
     }
   }
 
-  /** Send every pending batch now (the timer, and a graceful stop). */
-  flush (): void {
+  /** Send every pending batch now (the timer, and a graceful stop, which waits for the sends). */
+  async flush (): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
     const batches = [...this.pending]
     this.pending.clear()
-    for (const [peer, batch] of batches) this.send(peer, batch)
+    await Promise.allSettled(batches.map(async ([peer, batch]) => { await this.send(peer, batch) }))
   }
 }
