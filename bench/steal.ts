@@ -104,7 +104,7 @@ async function best (client: MeshNode, task: string, args: unknown[], times = re
 
 function shares (p?: JobProgress): string {
   if (p === undefined) return 'ran whole (not split)'
-  return `${p.total} chunks: ` + p.peers.map(s => `${s.name === 'self' ? 'owner' : s.name.replace(/^.*-/, 'pid')} ${s.chunks} (${s.steals} steals, ${s.returned} lost, ${s.reclaimed} reclaimed, ${s.ms} ms)`).join(', ')
+  return `${p.total} chunks: ` + p.peers.map(s => `${s.name === 'self' ? 'owner' : s.name.replace(/^.*-/, 'pid')} ${s.chunks} (${s.steals} steals, ${s.returned} lost, ${s.reclaimed} reclaimed, ${s.direct ?? 0} to caller, ${s.ms} ms)`).join(', ')
 }
 
 /** How much parallel CPU the machine gives right now: 1 vs 2 busy threads (2.00 = two free cores). */
