@@ -126,6 +126,13 @@ export const DECIMAL_MAX_BLOCKS = 8
  */
 export const STEAL_CHUNKS_PER_WORKER = 2
 
+/**
+ * A thief gives up sending a part straight to the caller after this long and
+ * sends it, and the rest of its batch, through the owner (a caller it cannot
+ * reach within a few seconds is better served the old way than waited for).
+ */
+export const STEAL_DELIVER_TIMEOUT_MS = 5_000
+
 /** Most chunks one job is cut into. */
 export const STEAL_MAX_CHUNKS = 64
 

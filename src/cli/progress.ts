@@ -49,17 +49,17 @@ export function statsOf (p: JobProgress | undefined, totalMs: number): Record<st
     jobMs: p.elapsedMs,
     chunks: p.total,
     steals: p.peers.reduce((n, s) => n + s.steals, 0),
-    peers: p.peers.map(s => ({ peer: s.peer, name: s.name, chunks: s.chunks, steals: s.steals, computeMs: s.ms, returned: s.returned, reclaimed: s.reclaimed ?? 0 }))
+    peers: p.peers.map(s => ({ peer: s.peer, name: s.name, chunks: s.chunks, steals: s.steals, computeMs: s.ms, returned: s.returned, reclaimed: s.reclaimed ?? 0, direct: s.direct ?? 0 }))
   }
 }
 
 /** The --stats text printed on stderr after the result. */
 export function renderStats (p: JobProgress | undefined, totalMs: number): string {
   if (p === undefined) return `stats: not split (ran whole on one node); ${Math.round(totalMs)} ms end to end`
-  const rows = p.peers.map(s => [s.name === 'self' ? 'owner' : s.name, shortId(s.peer), String(s.chunks), String(s.steals), String(s.returned), String(s.reclaimed ?? 0), String(Math.round(s.ms))])
+  const rows = p.peers.map(s => [s.name === 'self' ? 'owner' : s.name, shortId(s.peer), String(s.chunks), String(s.steals), String(s.returned), String(s.reclaimed ?? 0), String(s.direct ?? 0), String(Math.round(s.ms))])
   const steals = p.peers.reduce((n, s) => n + s.steals, 0)
   return [
     `stats: ${p.total} chunks on ${p.peers.filter(s => s.chunks > 0).length} peer(s), ${steals} steal(s); job ${p.elapsedMs} ms, ${Math.round(totalMs)} ms end to end`,
-    table(['peer', 'id', 'chunks', 'steals', 'returned', 'reclaimed', 'compute ms'], rows)
+    table(['peer', 'id', 'chunks', 'steals', 'returned', 'reclaimed', 'to caller', 'compute ms'], rows)
   ].join('\n')
 }

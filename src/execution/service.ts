@@ -159,7 +159,7 @@ export class ExecutionService {
       gated = true
       this.components.onTask(task.name, from, false)
       tracked = this.components.activity?.begin(task.name, call, from)
-      const result = pooled ? await this.runPooled(task, args, tracked?.call ?? call) : await task.run(...args)
+      const result = pooled ? await this.runPooled(task, args, tracked?.call ?? call, from) : await task.run(...args)
       this.components.onTask(task.name, from, true)
       tracked?.end()
       return result
@@ -173,14 +173,14 @@ export class ExecutionService {
     }
   }
 
-  private async runPooled (task: LoadedTask, args: unknown[], call: IncomingCall): Promise<unknown> {
+  private async runPooled (task: LoadedTask, args: unknown[], call: IncomingCall, from: string): Promise<unknown> {
     const { registry } = this.components
     // The caller's cancel or timeout and the node's hard limit terminate the worker.
     const limited = this.work.limit(call.signal, call.meta.timeout)
     registry.publish()
     try {
       // A heavy call of a splittable task becomes a job whose chunks idle peers steal (src/stealing/).
-      const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } })
+      const split = this.steal?.tryRun(task, args, { task: call.task, args: call.args, meta: call.meta, signal: limited.signal, progress: (data) => { call.progress(data) } }, from)
       return split !== undefined ? await split : await this.pool!.run(task.name, args, limited.signal)
     } catch (err) {
       throw limited.signal.aborted && limited.signal.reason instanceof Error ? limited.signal.reason : err

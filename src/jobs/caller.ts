@@ -7,7 +7,7 @@ import { loadScore, type LoadInfo } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
 import { Job, type AttemptOptions, type JobHost, type SubmitOptions } from './job.js'
-import { PartsCollector } from '../stealing/parts.js'
+import { PartsCollector, PartsInbox } from '../stealing/parts.js'
 
 export interface MeshCallOptions extends CallOptions, Omit<SubmitOptions, 'signal' | 'timeout' | 'onProgress' | 'unknownAfter'> {
   /**
@@ -38,6 +38,8 @@ export interface CallerComponents {
 export class Caller {
   /** Calls this node has outstanding at each provider. */
   private readonly outstanding = new Map<string, number>()
+  /** Parts of this node's attempts that thieves deliver straight here (the PARTS_ROUTE calls). */
+  readonly inbox = new PartsInbox()
   /** Parsing a peer id costs ~15 µs, a twentieth of a round trip: keep them while the peer is known. */
   private readonly peerIds = new Map<string, PeerId>()
   private readonly host: JobHost = {
@@ -76,12 +78,15 @@ export class Caller {
       return await route({ task, args, meta: { timeout: options.timeout, job: options.job, priority: options.priority }, signal: options.signal(), progress: options.onProgress }, peerId)
     }
     this.outstanding.set(provider, (this.outstanding.get(provider) ?? 0) + 1)
+    let inbox: string | undefined
     try {
       // A split job's result streams in as parts while it computes (src/stealing/parts.ts).
       const parts = new PartsCollector()
+      inbox = this.inbox.register(parts)
       const onProgress = (data: unknown): void => { if (!parts.take(data)) options.onProgress(data) }
-      return parts.finish(await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, onProgress, cancelHook: options.cancelHook }))
+      return parts.finish(await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, inbox, onProgress, cancelHook: options.cancelHook }))
     } finally {
+      if (inbox !== undefined) this.inbox.close(inbox)
       const n = (this.outstanding.get(provider) ?? 1) - 1
       if (n <= 0) this.outstanding.delete(provider)
       else this.outstanding.set(provider, n)

@@ -8,6 +8,7 @@ import { checkExecutionOptions, type MeshLimits } from '../execution/limits.js'
 import { RoutingTable } from '../execution/routes.js'
 import { ExecutionService } from '../execution/service.js'
 import { Caller, type MeshCallOptions } from '../jobs/caller.js'
+import { PARTS_NAMESPACE } from '../stealing/parts.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import { ObjectService, OBJECT_NAMESPACE } from '../objects/service.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
@@ -182,6 +183,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     routes.handleInternal(OBJECT_NAMESPACE, (c, from) => this.objects.handleInternal(c, from))
     registry.addOffer(() => ({ objects: this.objects.offer() }))
     this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
+    routes.handleInternal(PARTS_NAMESPACE, (c) => this.caller.inbox.handle(c))
     registry.on('change', this.onRecord)
     this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options) })
     routes.handleInternal(DELAY_NAMESPACE, this.delays.handle)

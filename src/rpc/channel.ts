@@ -34,6 +34,8 @@ export interface CallOptions {
   priority?: number
   /** Ask for a split job's result as streamed parts (src/stealing/parts.ts); the caller assembles them. */
   parts?: boolean
+  /** With `parts`: the token of this attempt's inbox, for parts thieves send straight here. */
+  inbox?: string
   /**
    * Receives a function that abandons the call and cancels it on the peer,
    * as aborting `signal` does, without an AbortSignal per call (creating one
@@ -123,7 +125,7 @@ export class RpcChannel {
     let meta: CallMeta | undefined = options.timeout !== undefined ? { timeout: options.timeout } : undefined
     if (options.job !== undefined) meta = { ...meta, job: options.job }
     if (options.priority !== undefined) meta = { ...meta, priority: options.priority }
-    if (options.parts === true) meta = { ...meta, parts: true }
+    if (options.parts === true) meta = { ...meta, parts: true, inbox: options.inbox }
     return new Promise((resolve, reject) => {
       const entry: PendingCall = { resolve, reject, onProgress: options.onProgress }
       const onAbort = (): void => { this.abandon(id, new CancelledError('the call was cancelled')) }

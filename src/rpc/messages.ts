@@ -29,6 +29,8 @@ export interface CallMeta {
   priority?: number
   /** The caller assembles a split job's result from parts streamed as progress events (src/stealing/parts.ts). */
   parts?: boolean
+  /** The caller's inbox token for parts thieves deliver to it directly (PartsInbox). */
+  inbox?: string
 }
 
 export type RequestMessage = [Kind.Request, number, string, unknown[], CallMeta | undefined]

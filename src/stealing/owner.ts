@@ -41,6 +41,8 @@ class SplitJob implements JobShape {
   lastReport = 0
   /** The caller assembles the result: each partial goes to it as it finishes and is not kept here. */
   streaming = false
+  /** Where thieves send their partials of a streamed job themselves: the caller and its attempt's inbox. */
+  deliver?: { peer: string, inbox: string }
   /** Partials combined pairwise as they arrive (SplitSpec.combine), when the result is not streamed. */
   combiner?: RunCombiner
   private waiters: Array<() => void> = []
@@ -66,7 +68,7 @@ class SplitJob implements JobShape {
   share (peer: string, name: string): PeerShare {
     let s = this.shares.get(peer)
     if (s === undefined) {
-      s = { peer, name, chunks: 0, steals: 0, ms: 0, returned: 0, reclaimed: 0 }
+      s = { peer, name, chunks: 0, steals: 0, ms: 0, returned: 0, reclaimed: 0, direct: 0 }
       this.shares.set(peer, s)
     }
     return s
@@ -120,11 +122,13 @@ export class Owner {
     for (const job of this.jobs.values()) job.controller.abort(new CancelledError('the node is stopping'))
   }
 
-  async run (task: LoadedTask, spec: SplitSpec, args: unknown[], call: IncomingCall, wanted: number, peers: number): Promise<unknown> {
+  async run (task: LoadedTask, spec: SplitSpec, args: unknown[], call: IncomingCall, wanted: number, peers: number, from: string): Promise<unknown> {
     const { shared, chunks } = spec.split(args, this.host.limits, { chunks: wanted, peers: peers + 1 })
     if (chunks.length === 0) throw new BadArgumentError(`${task.name}: split produced no chunks`)
     const job = new SplitJob(call, task, spec, chunks, shared, shareMemory(shared), shared === undefined ? 0 : byteSize(shared))
     job.streaming = call.meta.parts === true && spec.parts !== undefined
+    const inbox = call.meta.inbox
+    if (job.streaming && from !== this.host.peerId && typeof inbox === 'string' && inbox.length <= 64) job.deliver = { peer: from, inbox }
     if (!job.streaming && spec.combine !== undefined) {
       job.combiner = new RunCombiner(async (left, right) => await this.host.pool.runOp('combine', task.name, [left, right], job.controller.signal))
     }
@@ -225,10 +229,11 @@ export class Owner {
     }
   }
 
-  private complete (job: SplitJob, idx: number, partial: unknown, peer: string, ms: number): void {
+  /** Chunk `idx` is done: its partial is here, or its thief `delivered` it to the caller itself. */
+  private complete (job: SplitJob, idx: number, partial: unknown, peer: string, ms: number, delivered = false): void {
     if (job.partials[idx] !== undefined || job.finished) return
     if (job.streaming) {
-      job.call.progress({ [PART]: idx, data: partial })
+      if (!delivered) job.call.progress({ [PART]: idx, data: partial })
       job.partials[idx] = true
     } else if (job.combiner !== undefined) {
       job.combiner.add(idx, partial)
@@ -239,6 +244,7 @@ export class Owner {
     job.done++
     const share = job.share(peer, this.nameOf(peer))
     share.chunks++
+    if (delivered) share.direct++
     share.ms += ms
     this.report(job, job.done === job.total)
     job.wake()
@@ -306,6 +312,7 @@ export class Owner {
       hasShared: job.shared !== undefined,
       chunks: [...a.pending].map(i => [i, byteSize(job.chunks[i].data) <= INLINE_CHUNK_BYTES ? job.chunks[i].data : null])
     }
+    if (job.deliver !== undefined && job.deliver.peer !== a.peer) request.deliver = job.deliver
     let first = true
     // The thief is alive while it talks: a partial or a heartbeat. Silence
     // for longer than the lease means it stopped answering: its chunks come back.
@@ -325,7 +332,10 @@ export class Owner {
         onProgress: (data) => {
           alive()
           const d = data as ChunkDone
-          if (d == null || typeof d.idx !== 'number' || !a.pending.delete(d.idx)) return
+          if (d == null || typeof d.idx !== 'number') return
+          // Only a job whose caller takes parts directly can have a chunk reported delivered.
+          if (d.delivered === true && request.deliver === undefined) return
+          if (!a.pending.delete(d.idx)) return
           const computeMs = typeof d.ms === 'number' ? d.ms : 0
           if (first) {
             // Measure the transfer: the first partial's round trip minus its compute time.
@@ -335,7 +345,7 @@ export class Owner {
           }
           a.firstStart ??= performance.now() - computeMs
           a.doneCost += job.chunks[d.idx].cost
-          this.complete(job, d.idx, d.partial, a.peer, computeMs)
+          this.complete(job, d.idx, d.partial, a.peer, computeMs, d.delivered === true)
         }
       })
     } catch (err: any) {

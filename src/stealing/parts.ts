@@ -12,10 +12,19 @@
  * order on one stream, so every part is there when the answer arrives; a
  * retried attempt starts with no parts.
  */
-import { BadArgumentError } from '../errors.js'
+import { randomUUID } from 'node:crypto'
+import { BadArgumentError, CancelledError } from '../errors.js'
+import type { IncomingCall } from '../rpc/channel.js'
 
 export const PART = '@mesh/part'
 export const PARTS = '@mesh/parts'
+
+/** Namespace and route of parts a thief delivers straight to the caller (PartsInbox). */
+export const PARTS_NAMESPACE = '@mesh/parts'
+export const PARTS_ROUTE = '@mesh/parts/in'
+
+/** thief → caller: a part of the attempt whose inbox token the owner passed on. */
+export interface PartDelivery { inbox: string, idx: number, data: unknown }
 
 /** How parts (in chunk order) make the result: concatenated strings, or typed arrays concatenated into `field` of `shape`. */
 export type PartsLayout =
@@ -66,5 +75,41 @@ export class PartsCollector {
       offset += p.length
     }
     return { ...layout.shape, [layout.field]: data }
+  }
+}
+
+/**
+ * The caller's inboxes for parts that thieves send straight to it, so a
+ * stolen chunk's result crosses the wire once, thief → caller, instead of
+ * thief → owner → caller. Each remote attempt opens one, under a random
+ * token it sends in its request (`meta.inbox`); the owner passes the token
+ * only to thieves it gave chunks of that job. A thief reports a chunk done
+ * to the owner only after the caller has taken the part, so every part is
+ * here before the owner's answer. A part for a closed inbox (a retried or
+ * finished attempt) is refused, and the thief then sends it through the
+ * owner as before.
+ */
+export class PartsInbox {
+  private readonly open = new Map<string, PartsCollector>()
+
+  /** An attempt's collector takes delivered parts until close(token). */
+  register (collector: PartsCollector): string {
+    const token = randomUUID()
+    this.open.set(token, collector)
+    return token
+  }
+
+  close (token: string): void {
+    this.open.delete(token)
+  }
+
+  /** The PARTS_ROUTE call. */
+  handle (call: IncomingCall): boolean {
+    const d = call.args[0] as PartDelivery
+    if (d == null || typeof d.inbox !== 'string' || !Number.isSafeInteger(d.idx) || d.idx < 0) throw new BadArgumentError('malformed part delivery')
+    const collector = this.open.get(d.inbox)
+    if (collector === undefined) throw new CancelledError('no attempt here waits for these parts')
+    collector.take({ [PART]: d.idx, data: d.data })
+    return true
   }
 }

@@ -40,8 +40,11 @@ export interface WorkRequest {
   hasShared: boolean
   /** [index, data], data null when too big to inline: the thief pulls it when it is about to run it. */
   chunks: Array<[number, unknown]>
+  /** The job's result streams to its caller as parts: send each partial there (PARTS_ROUTE), and report it done here. */
+  deliver?: { peer: string, inbox: string }
 }
-export interface ChunkDone { idx: number, partial: unknown, ms: number }
+/** A chunk done: its partial, or `delivered` when the caller already has it. */
+export interface ChunkDone { idx: number, partial?: unknown, delivered?: true, ms: number }
 export interface OfferRequest { job: string, task: string, chunks: number }
 
 export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> => {

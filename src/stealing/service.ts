@@ -85,13 +85,13 @@ export class StealService {
    * Run `call` as a split job if the task is splittable and the call heavy
    * enough; undefined means "run it whole as usual".
    */
-  tryRun (task: LoadedTask, args: unknown[], call: IncomingCall): Promise<unknown> | undefined {
+  tryRun (task: LoadedTask, args: unknown[], call: IncomingCall, from: string): Promise<unknown> | undefined {
     const spec = task.split
     if (spec === undefined || task.module === undefined) return undefined
     const peers = this.host.registry.peers().filter(r => r.tasks.some(t => t.name === task.name)).length
     if (spec.cost(args) < (this.options.threshold ?? spec.threshold)) return undefined
     if (peers === 0 && this.options.splitAlone !== true) return undefined
     const wanted = this.options.chunks ?? Math.min(STEAL_MAX_CHUNKS, STEAL_CHUNKS_PER_NODE * (peers + 1))
-    return this.owner.run(task, spec, args, call, wanted, peers)
+    return this.owner.run(task, spec, args, call, wanted, peers, from)
   }
 }

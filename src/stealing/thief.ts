@@ -1,10 +1,11 @@
 import { logger } from '@libp2p/logger'
 import {
-  STEAL_CHUNKS_PER_WORKER, STEAL_HEARTBEAT_MS, STEAL_MAX_CACHED_JOBS, STEAL_OFFER_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_SHARED_TTL_MS, STEAL_WORK_WAIT_MS
+  STEAL_CHUNKS_PER_WORKER, STEAL_DELIVER_TIMEOUT_MS, STEAL_HEARTBEAT_MS, STEAL_MAX_CACHED_JOBS, STEAL_OFFER_MS, STEAL_REFUSED_BACKOFF_MS, STEAL_RETRY_MS, STEAL_SHARED_TTL_MS, STEAL_WORK_WAIT_MS
 } from '../constants.js'
 import { BadArgumentError, ForbiddenError, UnknownTaskError } from '../errors.js'
 import type { IncomingCall } from '../rpc/channel.js'
 import { STEAL_ROUTES, shareMemory, type ChunkDone, type OfferRequest, type StealRequest, type WorkRequest } from './protocol.js'
+import { PARTS_ROUTE, type PartDelivery } from './parts.js'
 import type { StealHost } from './types.js'
 
 const log = logger('mesh:steal:thief')
@@ -101,6 +102,25 @@ export class Thief {
       }
       return await p
     }
+    // A streamed job's partials go straight to its caller, the owner hearing only that they arrived;
+    // one the caller does not take (gone, retried, unreachable) goes through the owner, and so do the rest.
+    const deliveries: Array<Promise<void>> = []
+    let direct = w.deliver != null && typeof w.deliver.peer === 'string' && typeof w.deliver.inbox === 'string' ? w.deliver : undefined
+    const deliver = direct === undefined
+      ? undefined
+      : async (idx: number, partial: unknown, ms: number): Promise<void> => {
+        if (direct !== undefined) {
+          try {
+            await this.host.call(direct.peer, PARTS_ROUTE, [{ inbox: direct.inbox, idx, data: partial } satisfies PartDelivery], { timeout: STEAL_DELIVER_TIMEOUT_MS, signal: call.signal })
+            call.progress({ idx, delivered: true, ms } satisfies ChunkDone)
+            return
+          } catch (err: any) {
+            log('job %s: delivering part %d to %s failed (%s): through the owner', w.job, idx, direct.peer, err.message)
+            direct = undefined
+          }
+        }
+        call.progress({ idx, partial, ms } satisfies ChunkDone)
+      }
     try {
       let shared: unknown
       if (w.hasShared) {
@@ -138,11 +158,15 @@ export class Thief {
           } finally {
             this.releaseWorker()
           }
-          call.progress({ idx: item[0], partial, ms: performance.now() - started } satisfies ChunkDone)
+          const ms = performance.now() - started
+          if (deliver !== undefined) deliveries.push(deliver(item[0], partial, ms))
+          else call.progress({ idx: item[0], partial, ms } satisfies ChunkDone)
           done++
         }
       })
       await Promise.all(runners)
+      // The work call ends after the last report: the owner answers its caller only once every part is there.
+      await Promise.all(deliveries)
       log('job %s: ran %d chunks for %s', w.job, done, from)
       return { done }
     } finally {

@@ -30,6 +30,8 @@ export interface PeerShare {
   returned: number
   /** Unstarted chunks the owner took back from it to run itself (it was slower or had more left). */
   reclaimed: number
+  /** Of its chunks, those whose result it sent straight to the caller (not through the owner). */
+  direct: number
 }
 
 /** The data of a progress event of a split job. */

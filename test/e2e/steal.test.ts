@@ -34,7 +34,7 @@ describe('work stealing across CLI node processes', function () {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, factorialKernel(60000).toString() + '\n')
     assert.match(r.stderr, /^stats: 24 chunks on [12] peer\(s\), \d+ steal\(s\); job \d+ ms/m)
-    assert.match(r.stderr, /peer\s+id\s+chunks\s+steals\s+returned\s+reclaimed\s+compute ms/)
+    assert.match(r.stderr, /peer\s+id\s+chunks\s+steals\s+returned\s+reclaimed\s+to caller\s+compute ms/)
     // Not a terminal: no progress bar escape codes in the log.
     assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\u001b['))
 

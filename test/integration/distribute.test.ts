@@ -72,6 +72,15 @@ describe('decimal conversion spread over 3 nodes', function () {
     assert.ok(working.length >= 2, `blocks ran on ${working.length} peer(s): ${JSON.stringify(last.peers)}`)
   })
 
+  it('thieves send their digit blocks straight to the caller, not through the owner', async function () {
+    let last: JobProgress | undefined
+    assert.equal(await caller.callWith<string>('decimal', [x], { onProgress: (p) => { last = p as JobProgress } }), x.toString())
+    const thieves = last!.peers.filter(p => p.name !== 'self' && p.chunks > 0)
+    assert.ok(thieves.length >= 1, JSON.stringify(last!.peers))
+    for (const t of thieves) assert.equal(t.direct, t.chunks, `${t.name} sent ${t.direct} of its ${t.chunks} blocks to the caller itself`)
+    assert.equal(last!.peers.find(p => p.name === 'self')?.direct ?? 0, 0, 'the owner\'s own blocks go on its answer stream')
+  })
+
   it('cancel during the conversion stops it on every peer', async function () {
     const controller = new AbortController()
     let stolen = false

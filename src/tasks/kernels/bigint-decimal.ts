@@ -198,15 +198,16 @@ export function bigintToDecimalDivideAndConquer (x: bigint): string {
  * of x ≥ 0, most significant first, left-padded with zeros to `count`; with
  * `count` undefined, every digit from `low` up, unpadded. That is
  * ⌊x / 10^low⌋ mod 10^count, each division by 10^k = 5^k · 2^k done as a
- * shift and a division by 5^k. Blocks of one number converted on different
+ * shift and a division (or a remainder) by 5^k. Blocks of one number converted on different
  * threads or nodes concatenate to its decimal string.
  */
 export function decimalDigits (x: bigint, low: number, count?: number): string {
   if (typeof x !== 'bigint' || x < 0n) throw new TypeError('decimalDigits: x must be a bigint ≥ 0')
-  let q = low > 0 ? (x >> BigInt(low)) / 5n ** BigInt(low) : x
+  const q = low > 0 ? (x >> BigInt(low)) / 5n ** BigInt(low) : x
   if (count === undefined) return bigintToDecimal(q)
-  const shift = BigInt(count)
-  const hi = (q >> shift) / 5n ** shift
-  q -= (hi * 5n ** shift) << shift
-  return bigintToDecimal(q).padStart(count, '0')
+  // q mod 10^c without the quotient: with q = a·10^c + r, q >> c = a·5^c + ⌊r / 2^c⌋ and q mod 2^c = r mod 2^c,
+  // so r = ((q >> c) mod 5^c) << c | q mod 2^c: one remainder, where quotient, product and difference took three steps.
+  const c = BigInt(count)
+  const r = (((q >> c) % 5n ** c) << c) | (q & ((1n << c) - 1n))
+  return bigintToDecimal(r).padStart(count, '0')
 }
