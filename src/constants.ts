@@ -69,6 +69,8 @@ export const RECORD_REFRESH_MS = 5_000
 export const RECORD_TTL_MS = 60_000
 /** The registry looks for expired records at most this often when asked for peers (on every call): a record lives for RECORD_TTL_MS. */
 export const REGISTRY_EXPIRE_CHECK_MS = 250
+/** Listeners of a node's registry 'change' events before Node warns: each service of the node follows it (about a dozen today). */
+export const REGISTRY_MAX_LISTENERS = 64
 
 /** Load changes are batched: at most one record push per peer in this window. */
 export const LOAD_PUBLISH_DEBOUNCE_MS = 100

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { decode, encode } from '../codec.js'
 import {
-  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS,
+  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS, REGISTRY_MAX_LISTENERS,
   REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL
 } from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
@@ -54,6 +54,9 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   /** `name` is the human name the record carries (`mesh ls`). */
   constructor (private readonly components: LanRegistryComponents, private readonly name: string) {
     super()
+    // Every service of the node follows the registry (caller, results, stealing, objects, workflows, dashboard…):
+    // more than EventEmitter's default of 10 listeners is the design, not a leak.
+    this.setMaxListeners(REGISTRY_MAX_LISTENERS)
     this.log = components.logger.forComponent('mesh:registry')
   }
 
