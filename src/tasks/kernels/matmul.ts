@@ -76,13 +76,18 @@ function checkDim (v: number, name: string): void {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`)
 }
 
-function checkArgs (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): void {
+/** The shape of a row block of A (n columns) times a B of n×p. */
+function checkRows (a: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): void {
   checkDim(n, 'n')
   checkDim(p, 'p')
   checkDim(rowStart, 'rowStart')
   checkDim(rowEnd, 'rowEnd')
   if (rowEnd < rowStart) throw new RangeError(`rowEnd (${rowEnd}) must be ≥ rowStart (${rowStart})`)
   if (a.length < rowEnd * n) throw new RangeError(`a has ${a.length} elements, fewer than ${rowEnd} rows × ${n} columns`)
+}
+
+function checkArgs (a: Float64Array, b: Float64Array, n: number, p: number, rowStart: number, rowEnd: number): void {
+  checkRows(a, n, p, rowStart, rowEnd)
   if (b.length < n * p) throw new RangeError(`b has ${b.length} elements, fewer than ${n}×${p}`)
 }
 
@@ -482,12 +487,7 @@ let randomB: { seed: number, n: number, p: number, b: Float64Array } | undefined
  * its first chunk.
  */
 export function matmulRowsRandomB (a: Float64Array, n: number, p: number, rowStart: number, rowEnd: number, bSeed: number): Float64Array {
-  checkDim(n, 'n')
-  checkDim(p, 'p')
-  checkDim(rowStart, 'rowStart')
-  checkDim(rowEnd, 'rowEnd')
-  if (rowEnd < rowStart) throw new RangeError(`rowEnd (${rowEnd}) must be ≥ rowStart (${rowStart})`)
-  if (a.length < rowEnd * n) throw new RangeError(`a has ${a.length} elements, fewer than ${rowEnd} rows × ${n} columns`)
+  checkRows(a, n, p, rowStart, rowEnd)
   const rows = rowEnd - rowStart
   const seed = bSeed >>> 0
   if (rows >= TILE_ROWS && n > 0 && p > 0 && rows * n * p >= SIMD_MIN_WORK && simdAvailable()) {
