@@ -79,7 +79,9 @@ async function throttled (throttle: number, run: () => unknown): Promise<unknown
   const wall = performance.now() - wall0
   const cpu1 = cpu0 === undefined ? undefined : threadCpuMs()
   const cpu = cpu1 === undefined || cpu0 === undefined ? wall : cpu1 - cpu0
-  Atomics.wait(sleeper, 0, 0, Math.max(0, cpu / throttle - wall))
+  // A reading that is not a number must not become an endless wait (Atomics.wait takes NaN as forever).
+  const pause = cpu / throttle - wall
+  if (Number.isFinite(pause) && pause > 0) Atomics.wait(sleeper, 0, 0, pause)
   return out
 }
 
