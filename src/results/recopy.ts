@@ -48,7 +48,7 @@ export interface ResultCopiesComponents {
  * A departed peer's copies of the results this node keeps: each such result
  * is now held here alone, so it gets a new second holder (rendezvous order, as
  * at submit). Bounded: a peer leaving costs one page of an index look-up
- * (`Journal.keptWith`, the results kept with that peer, in id order), at most
+ * (`Journal.keptWith`, the results kept with that peer, in journal order), at most
  * RESULT_RECOPY_PAGE results, RESULT_RECOPY_CONCURRENCY copies in flight; the
  * rest follow a page every RESULT_RECOPY_PAUSE_MS, so a peer that held a
  * million results does not stall the node. The result here is never touched:
@@ -56,8 +56,8 @@ export interface ResultCopiesComponents {
  * stays here alone (the page moves past it).
  */
 export class ResultCopies {
-  /** Peers whose kept results still need new copies → the last id done. */
-  private readonly cursors = new Map<string, string>()
+  /** Peers whose kept results still need new copies → where their next page starts. */
+  private readonly cursors = new Map<string, number>()
   private timer?: NodeJS.Timeout
   private busy = false
   private stopped = false
@@ -67,7 +67,7 @@ export class ResultCopies {
   /** `peer` left: copy the results it also held, a page now and the rest paced. */
   left (peer: string): void {
     if (this.stopped) return
-    if (!this.cursors.has(peer)) this.cursors.set(peer, '')
+    if (!this.cursors.has(peer)) this.cursors.set(peer, 0)
     this.schedule(0)
   }
 
@@ -99,7 +99,7 @@ export class ResultCopies {
         })
         if (this.stopped) return
         if (rows.length < this.page) this.cursors.delete(peer)
-        else this.cursors.set(peer, rows[rows.length - 1].id)
+        else this.cursors.set(peer, rows[rows.length - 1].seq)
       }
     } catch (err: any) {
       this.c.logger.error('copying kept results failed: %s', err.message)

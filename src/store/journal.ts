@@ -58,6 +58,9 @@ function fromSql (row: SqlRow | undefined): JobRow | undefined {
   return { ...row, idempotent: row.idempotent === 1 }
 }
 
+/** Characters of a peer id's end that the index of kept results holds (58^12 values: a peer's page holds only its rows in practice; the query checks the whole id). */
+const KEPT_PEER_TAIL = 12
+
 /** The bytes a finished row counts towards --result-store-max: its payload plus a row's overhead. */
 function sizeOf (id: string, outcome: Uint8Array | null): number {
   return (outcome?.byteLength ?? 0) + id.length + 64
@@ -161,12 +164,15 @@ export class Journal {
 
   /**
    * Schema 3: an index of the kept results (finished, not expired) by their
-   * other holder, in id order, so the results a departed peer also held are
-   * found a page at a time (src/results/recopy.ts), not by a scan of all.
+   * other holder, so the results a departed peer also held are found a page
+   * at a time (src/results/recopy.ts), not by a scan of all. It indexes the
+   * peer id's last KEPT_PEER_TAIL characters, not the whole 52: ~22 bytes a
+   * kept result instead of ~120 with (peer, id) (the query checks the whole
+   * peer id too); within one tail its entries are in rowid order, the pages'.
    */
   private static upgradeFrom2 (db: BetterSqlite3.Database): void {
     db.transaction(() => {
-      db.exec("CREATE INDEX jobs_kept ON jobs (peer, id) WHERE finished IS NOT NULL AND state != 'EXPIRED'")
+      db.exec(`CREATE INDEX jobs_kept ON jobs (substr(peer, -${KEPT_PEER_TAIL})) WHERE finished IS NOT NULL AND state != 'EXPIRED'`)
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(String(JOURNAL_SCHEMA_VERSION))
     })()
   }
@@ -181,7 +187,9 @@ export class Journal {
       setPeer: db.prepare('UPDATE jobs SET peer = ? WHERE id = ?'),
       takeOver: db.prepare("UPDATE jobs SET role = 'provider', peer = NULL WHERE id = ?"),
       heldWith: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE finished IS NULL AND peer = ?`),
-      keptWith: db.prepare(`SELECT ${COLUMNS} FROM jobs INDEXED BY jobs_kept WHERE peer = ? AND finished IS NOT NULL AND state != 'EXPIRED' AND id > ? ORDER BY id LIMIT ?`),
+      keptWith: db.prepare(`SELECT rowid AS seq, ${COLUMNS} FROM jobs INDEXED BY jobs_kept
+        WHERE substr(peer, -${KEPT_PEER_TAIL}) = substr(@peer, -${KEPT_PEER_TAIL}) AND peer = @peer AND finished IS NOT NULL AND state != 'EXPIRED' AND rowid > @after
+        ORDER BY rowid LIMIT @limit`),
       settle: db.prepare('UPDATE jobs SET state = @state, finished = @finished, outcome = @outcome, args = NULL, progress = NULL, size = @size WHERE id = @id AND finished IS NULL'),
       expire: db.prepare("UPDATE jobs SET state = 'EXPIRED', outcome = NULL, size = 0 WHERE id = ?"),
       finishedBytes: db.prepare('SELECT sum(size) AS n FROM jobs WHERE finished IS NOT NULL'),
@@ -246,10 +254,11 @@ export class Journal {
 
   /**
    * Up to `limit` kept results (finished, not expired) whose other holder is
-   * `peer`, in id order after `after`: one page of an index look-up.
+   * `peer`, in journal order after position `after` (0: from the start): one
+   * page of an index look-up. Each row's `seq` is where the next page starts.
    */
-  keptWith (peer: string, after: string, limit: number): JobRow[] {
-    return (this.statements.keptWith.all(peer, after, limit) as SqlRow[]).map(r => fromSql(r) as JobRow)
+  keptWith (peer: string, after: number, limit: number): Array<JobRow & { seq: number }> {
+    return (this.statements.keptWith.all({ peer, after, limit }) as Array<SqlRow & { seq: number }>).map(r => ({ ...r, idempotent: r.idempotent === 1 }))
   }
 
   /** Record a job's final state and outcome; the arguments are dropped (no longer needed). */
