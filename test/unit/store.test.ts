@@ -78,6 +78,12 @@ describe('the job journal (SQLite) and job ids', function () {
     const id = makeJobId(random, 'provider', 'replica')
     assert.deepEqual(parseJobId(id), { random, provider: holderHint('provider'), replica: holderHint('replica') })
     assert.equal(parseJobId(makeJobId(random, 'provider')).replica, undefined)
+    // Drawn from a pool of random bytes: never the same part twice (across several refills), never zeros.
+    const parts = new Set(Array.from({ length: 1000 }, randomJobPart))
+    assert.equal(parts.size, 1000)
+    assert.ok(![...parts].some(p => p === '0'.repeat(32) || p.length !== 32))
+    assert.equal(holderHint('provider'), holderHint('provider'))
+    assert.notEqual(holderHint('provider'), holderHint('replica'))
     for (const bad of ['', 'xyz', id.toUpperCase(), id + '0', 42]) {
       assert.throws(() => parseJobId(bad), (err: any) => err.code === 'BAD_ARGUMENT')
     }
