@@ -169,6 +169,7 @@ export class DetachedJobs {
     const row = this.row(id)
     if (row.finished !== null) return outcomeOf(row)
     const live = this.liveOf(id, row.state)
+    if (live.progress === undefined && row.progress != null) live.progress = decode(row.progress)
     return new Promise((resolve, reject) => {
       const watcher: Watcher = {
         progress: call.progress,
