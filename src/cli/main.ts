@@ -40,7 +40,7 @@ export function buildProgram (): Command {
     .option('--allow-file <file>', 'only the peers listed in this file (one id per line, # comments) may call this node')
     .option('--rate-limit <calls>', 'calls per second one peer may make here (also the burst)', positiveInt('--rate-limit'))
     .option('--json', 'print the ready line as JSON', false)
-    .option('--throttle <fraction>', 'run split-job chunks at this fraction of full speed, 0 < f ≤ 1 (simulates a slow node)', Number)
+    .option('--throttle <fraction>', 'run split-job chunks, combinations and merges at this fraction of full speed, 0 < f ≤ 1 (simulates a slow node)', Number)
     .addOption(new Option('--split-chunks <n>', 'cut every split job into n chunks (testing)').argParser(positiveInt('--split-chunks')).hideHelp())
     .addOption(new Option('--split-threshold <cost>', 'split calls from this cost up (testing)').argParser(positiveInt('--split-threshold')).hideHelp())
     .addOption(new Option('--split-alone', 'split heavy calls even with no peer to share them (testing, benchmarks)').hideHelp())

@@ -130,7 +130,7 @@ export class Owner {
     const inbox = call.meta.inbox
     if (job.streaming && from !== this.host.peerId && typeof inbox === 'string' && inbox.length <= 64) job.deliver = { peer: from, inbox }
     if (!job.streaming && spec.combine !== undefined) {
-      job.combiner = new RunCombiner(async (left, right) => await this.host.pool.runOp('combine', task.name, [left, right], job.controller.signal))
+      job.combiner = new RunCombiner(async (left, right) => await this.host.pool.runOp('combine', task.name, [left, right], job.controller.signal, this.throttle))
     }
     this.jobs.set(job.id, job)
     log('job %s: %s in %d chunks', job.id, task.name, job.total)
@@ -163,7 +163,7 @@ export class Owner {
           ? partials[0]
           : spec.mergeOn === 'inline'
             ? spec.merge(partials, job.localShared, args)
-            : await Promise.race([this.host.pool.runOp('merge', task.name, [partials, job.localShared, args], job.controller.signal), aborted])
+            : await Promise.race([this.host.pool.runOp('merge', task.name, [partials, job.localShared, args], job.controller.signal, this.throttle), aborted])
       }
       this.report(job, true, true)
       return result
