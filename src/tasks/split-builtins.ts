@@ -29,13 +29,24 @@ export function productTree (parts: bigint[]): bigint {
 }
 
 export interface RangeChunk { lo: number, hi: number }
+/** A combination run as a chunk (factorialSplit.combineChunk): the product of two adjacent runs' partials. */
+export interface ProductChunk { left: bigint, right: bigint }
+
+/**
+ * Cost units (bits of a range product) per bit of a combination's operands:
+ * one multiplication of two B/2-bit numbers takes about a third of the time
+ * of a range product of B bits, which is a product tree of its own
+ * (factorial(10^6) in 64 chunks, measured on one core: 2.9e-5 ms per bit of
+ * a range, 0.7–1.3e-5 ms per operand bit of a combination).
+ */
+const COMBINE_COST_PER_BIT = 1 / 3
 
 /**
  * factorial(n) split into ranges lo..hi of the product 1..n, cut so every
  * range has about the same number of bits (later ranges are shorter), merged
  * by a product tree.
  */
-export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = {
+export const factorialSplit: SplitSpec<RangeChunk | ProductChunk, undefined, bigint, bigint> = {
   cost: ([n]) => Number(n),
   threshold: FACTORIAL_SPLIT_THRESHOLD,
   split: ([n], _limits, { chunks: wanted }) => {
@@ -65,9 +76,14 @@ export const factorialSplit: SplitSpec<RangeChunk, undefined, bigint, bigint> = 
     }
     return { chunks }
   },
-  runChunk: ({ lo, hi }) => productRange(BigInt(lo), BigInt(hi)),
+  runChunk: (chunk) => 'left' in chunk ? chunk.left * chunk.right : productRange(BigInt(chunk.lo), BigInt(chunk.hi)),
   merge: (partials) => productTree(partials),
-  combine: (left, right) => left * right
+  combine: (left, right) => left * right,
+  // The tree's multiplications run as chunks on whichever node is free, not all on the owner.
+  combineChunk: (left, right) => {
+    const bits = bitLength(left) + bitLength(right)
+    return { data: { left, right }, cost: bits * COMBINE_COST_PER_BIT, bytes: Math.ceil(bits / 8) + 16 }
+  }
 }
 
 export interface RowChunk { rowStart: number, rowEnd: number, a?: Float64Array }
