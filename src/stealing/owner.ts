@@ -51,6 +51,8 @@ class SplitJob implements JobShape {
   readonly combinations = new Map<number, (partial: unknown) => void>()
   /** The owner's runners waiting for work (none left in the deque). */
   idleRunners = 0
+  /** Chunks added by combinations split in parts (SplitCombination): each is its parts besides its join. */
+  extra = 0
   private waiters: Array<() => void> = []
 
   constructor (
@@ -74,14 +76,15 @@ class SplitJob implements JobShape {
   /**
    * The chunks progress counts: the split's own, and the combinations still
    * to be queued when they run as chunks (a balanced pairwise tree over n
-   * runs makes n − popcount(n)), so a progress bar's total does not grow.
+   * runs makes n − popcount(n)), so a progress bar's total grows only by
+   * the parts of combinations split further (SplitCombination).
    */
   get planned (): number {
     if (this.spec.combineChunk === undefined || this.combiner === undefined) return this.total
     let leaves = this.leaves
     let ones = 0
     while (leaves > 0) { ones += leaves & 1; leaves >>>= 1 }
-    return 2 * this.leaves - ones
+    return 2 * this.leaves - ones + this.extra
   }
 
   share (peer: string, name: string): PeerShare {
@@ -150,7 +153,14 @@ export class Owner {
     if (job.streaming && from !== this.host.peerId && typeof inbox === 'string' && inbox.length <= 64) job.deliver = { peer: from, inbox }
     if (!job.streaming && spec.combineChunk !== undefined) {
       const asChunk = spec.combineChunk
-      job.combiner = new RunCombiner(async (left, right) => await this.combineAsChunk(job, asChunk(left, right)))
+      const hint = { chunks: wanted, peers: peers + 1 }
+      job.combiner = new RunCombiner(async (left, right) => {
+        const combination = asChunk(left, right, hint)
+        if (!('parts' in combination)) return await this.combineAsChunk(job, combination)
+        job.extra += combination.parts.length
+        const partials = await Promise.all(combination.parts.map(async (part) => await this.combineAsChunk(job, part)))
+        return await this.combineAsChunk(job, combination.join(partials))
+      })
     } else if (!job.streaming && spec.combine !== undefined) {
       job.combiner = new RunCombiner(async (left, right) => await this.host.pool.runOp('combine', task.name, [left, right], job.controller.signal, this.throttle))
     }

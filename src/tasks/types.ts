@@ -134,9 +134,19 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
    * owner alone ran them one after another (for factorial(10^6) in 64 chunks
    * the tree is about twice the work of the chunks).
    */
-  combineChunk?: (left: P, right: P) => ChunkSpec<C>
+  combineChunk?: (left: P, right: P, hint: SplitHint) => ChunkSpec<C> | SplitCombination<C, P>
   /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
   mergeOn?: 'pool' | 'inline'
+}
+
+/**
+ * A combination too big for one chunk (SplitSpec.combineChunk): `parts`
+ * run as chunks anywhere at once, then `join` of their partials (in order)
+ * is one more chunk, whose partial is the combination's.
+ */
+export interface SplitCombination<C = any, P = any> {
+  parts: Array<ChunkSpec<C>>
+  join: (partials: P[]) => ChunkSpec<C>
 }
 
 /** A task definition as the node holds it: named, and with the module it came from. */

@@ -36,6 +36,17 @@ for (const count of [1, 2, 3]) {
       assert.equal(await nodes[0].call('factorial', 120000), factorialKernel(120000))
     })
 
+    if (count > 1) {
+      it('factorial big enough to cut its top multiplication into three Karatsuba products, exactly', async function () {
+        let last: JobProgress | undefined
+        // 500000! has ~8.9 M bits: its last combination is past FACTORIAL_KARATSUBA_BITS.
+        const big = await nodes[0].callWith<bigint>('factorial', [500000], { onProgress: (p) => { last = p as JobProgress } })
+        assert.equal(big, factorialKernel(500000))
+        // 16 chunks, 15 combinations, and 3 more chunks for each one cut in three.
+        assert.ok(last !== undefined && last.final === true && last.done === last.total && last.total > 31 && (last.total - 31) % 3 === 0, JSON.stringify(last))
+      })
+    }
+
     it('matmul of given matrices within 1e-9, and the random form by shape', async function () {
       const a = randomMatrixOf(96, 64)
       const b = randomMatrixOf(64, 80)
