@@ -72,6 +72,29 @@ export const REGISTRY_EXPIRE_CHECK_MS = 250
 /** Listeners of a node's registry 'change' events before Node warns: each service of the node follows it (about a dozen today). */
 export const REGISTRY_MAX_LISTENERS = 64
 
+/**
+ * The private Kademlia DHT (`dht: true`, src/registry/dht.ts) for meshes that
+ * mDNS and record relaying do not span. Its own protocol id keeps it apart
+ * from the public IPFS DHT (and from other applications' DHTs).
+ */
+export const DHT_PROTOCOL = '/mesh/kad/1.0.0'
+/**
+ * A provider record lives this long (s; libp2p's default is 48 h, for
+ * content that stays put): a service that stops is forgotten by the DHT
+ * within 10 minutes, and until then a caller that finds it only pays a
+ * failed dial (the signed registry record decides, not the provider record).
+ */
+export const DHT_PROVIDE_VALIDITY_S = 600
+/** Re-provide this long before a provider record expires, ms (checked every DHT_REPROVIDE_CHECK_MS). */
+export const DHT_REPROVIDE_THRESHOLD_MS = 300_000
+export const DHT_REPROVIDE_CHECK_MS = 60_000
+/** A provide that failed (no DHT peers yet) is tried again after this long, ms, or after a new connection. */
+export const DHT_PROVIDE_RETRY_MS = 1_000
+/** Below this many connections a node provides again after each new one (closer peers may arrive): Kademlia's k. */
+export const DHT_PROVIDE_SETTLED_PEERS = 20
+/** A caller that looks a task up dials at most this many of the providers found (each brings its registry record). */
+export const DHT_FIND_MAX_DIALS = 8
+
 /** Load changes are batched: at most one record push per peer in this window. */
 export const LOAD_PUBLISH_DEBOUNCE_MS = 100
 
@@ -92,6 +115,15 @@ export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
  * day the merge itself is distributed.
  */
 export const FACTORIAL_SPLIT_THRESHOLD = Number.MAX_SAFE_INTEGER
+/**
+ * A split factorial's combination of operands this big (bits of both
+ * together) runs as three Karatsuba products on three nodes and their join
+ * (src/tasks/split-builtins.ts): 1.5× the work of one multiplication, a
+ * third of its time when nodes are free. From 8 M bits: for factorial(10^6)
+ * the tree's top two levels (three multiplications, ~60 % of the tree's
+ * serial path), where fewer combinations are left than nodes.
+ */
+export const FACTORIAL_KARATSUBA_BITS = 8_000_000
 
 /**
  * matmul is split from this many multiply-adds up (800³: ~70 ms on one core

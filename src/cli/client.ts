@@ -5,6 +5,8 @@ export interface ClientOptions {
   timeout: number
   bootstrap?: string[]
   mdns: boolean
+  /** Look tasks up in the mesh DHT (as a DHT client: a short-lived node answers no DHT queries). */
+  dht?: boolean
   key?: string
   psk?: string
 }
@@ -20,6 +22,7 @@ export async function withClientNode<T> (options: ClientOptions, use: (node: Mes
     name: `mesh-cli-${process.pid}`,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
+    ...(options.dht === true ? { dht: 'client' as const } : {}),
     keyFile: options.key,
     psk: pskFile(options.psk)
   })

@@ -28,6 +28,8 @@ export interface CallerComponents {
   /** Run a call here, through the routing table. */
   route: (call: IncomingCall, from: string) => unknown
   objects: { providers: (name: string) => string[], find: () => Array<{ name: string }> }
+  /** Look providers of a task up beyond the known peers (a DHT, src/registry/dht.ts) until the signal aborts: found ones are dialled and their records arrive in the registry. */
+  find?: (task: string, signal: AbortSignal) => Promise<void>
 }
 
 /**
@@ -114,7 +116,9 @@ export class Caller {
     const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
     return new Promise((resolve, reject) => {
       let unknownTimer: NodeJS.Timeout | undefined
+      const lookup = new AbortController()
       const finish = (err?: Error, peer?: string): void => {
+        lookup.abort()
         clearTimeout(timer)
         clearTimeout(unknownTimer)
         registry.off('change', onChange)
@@ -142,6 +146,7 @@ export class Caller {
       registry.on('change', onChange)
       options.signal?.addEventListener('abort', onAbort, { once: true })
       armUnknown()
+      if (routeKind(task) !== 'method') void this.components.find?.(task, lookup.signal)
     })
   }
 

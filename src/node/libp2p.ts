@@ -23,6 +23,8 @@ export interface TransportOptions {
   mdnsServiceTag?: string
   /** libp2p's metrics implementation (src/metrics/libp2p.ts), when the node has metrics. */
   metrics?: Libp2pInit['metrics']
+  /** Run mesh's private Kademlia DHT: 'server' answers queries and holds provider records, 'client' only asks. Default: none. */
+  dht?: 'server' | 'client'
 }
 
 /** The default node createMeshNode builds: its `mesh` service is the mesh. */
@@ -67,6 +69,8 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
       ping: ping(),
       // mDNS with announcements and unicast answers (src/discovery/mdns.ts); src/discovery/dialer.ts acts on what it finds.
       ...(options.mdns ? { lanDiscovery: lanDiscovery({ serviceTag: options.mdnsServiceTag }) } : {}),
+      // Loaded only by nodes that run it: most never do.
+      ...(options.dht !== undefined ? { dht: (await import('./dht.js')).meshDht(options.dht) } : {}),
       ...(mesh !== undefined ? { mesh } : {})
     }
   })

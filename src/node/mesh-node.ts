@@ -144,7 +144,7 @@ export async function createMeshNode (options: MeshNodeOptions = {}): Promise<Me
   const privateKey = options.privateKey ?? (options.keyFile !== undefined ? await loadOrCreateKey(options.keyFile) : await newKey())
   let libp2p: MeshLibp2p
   try {
-    libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, metrics: promRegistry !== undefined ? await (await import('../metrics/libp2p.js')).libp2pMetrics(promRegistry) : undefined }, mesh)
+    libp2p = await createTransport({ privateKey, listen: options.listen ?? [DEFAULT_LISTEN], mdns: options.mdns ?? true, psk, mdnsServiceTag: psk !== undefined ? mdnsServiceTag(psk) : undefined, dht: options.dht === 'client' ? 'client' : options.dht === true ? 'server' : undefined, metrics: promRegistry !== undefined ? await (await import('../metrics/libp2p.js')).libp2pMetrics(promRegistry) : undefined }, mesh)
   } catch (err: any) {
     if (err instanceof MeshError) throw err
     throw new ConfigError(`cannot create the node: ${err.message}`)

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
-import type { Logger, Metrics, Startable } from '@libp2p/interface'
+import type { ContentRouting, Logger, Metrics, Startable } from '@libp2p/interface'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { NotRunningError } from '../errors.js'
@@ -12,6 +12,7 @@ import { PARTS_NAMESPACE } from '../stealing/parts.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import { ObjectService, OBJECT_NAMESPACE } from '../objects/service.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
+import { DhtDirectory } from '../registry/dht.js'
 import { LanRegistry, type LanRegistryComponents } from '../registry/lan.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
@@ -68,11 +69,21 @@ export interface MeshServiceInit extends ResultOptions {
   admins?: string[]
   /** Limits on the workflows (chains, groups, chords) this node submits or takes part in (docs/workflows.md). */
   workflows?: Partial<WorkflowLimits>
+  /**
+   * Use a DHT for meshes that mDNS and record relaying do not span
+   * (docs/dht.md): true provides the tasks served under their keys and
+   * looks up tasks no known peer serves; 'client' only looks up (short-lived
+   * callers). createMeshNode then runs mesh's private DHT (meshDht()); an
+   * app with its own libp2p node adds one to its services. Default: off.
+   */
+  dht?: boolean | 'client'
 }
 
 /** The libp2p components the mesh service uses (each part gets only its share): the registry's, and metrics when present. */
 export interface MeshComponents extends LanRegistryComponents {
   metrics?: Metrics
+  /** The node's content routing: used with `dht` (a DHT among the node's services provides it). */
+  contentRouting?: ContentRouting
 }
 
 export interface PeerInfo {
@@ -110,6 +121,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   readonly limits: MeshLimits
   readonly registry: Registry
   private readonly lan: LanRegistry
+  /** Providers beyond the connected peers, when the node has a DHT (init.dht). */
+  readonly dht?: DhtDirectory
   private readonly rpc: RpcService
   private readonly execution: ExecutionService
   private readonly objects: ObjectService
@@ -182,7 +195,21 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     routes.handle('method', (c, from) => this.objects.handleMethod(c, from))
     routes.handleInternal(OBJECT_NAMESPACE, (c, from) => this.objects.handleInternal(c, from))
     registry.addOffer(() => ({ objects: this.objects.offer() }))
-    this.caller = new Caller({ peerId, registry, rpc: this.rpc, local: this.execution, route: routes.route.bind(routes), objects: this.objects })
+    const contentRouting = components.contentRouting
+    if (init.dht !== undefined && init.dht !== false && contentRouting !== undefined) {
+      const { peerId, connectionManager, peerStore, events, logger } = components
+      this.dht = new DhtDirectory({ peerId, contentRouting, connectionManager, peerStore, events, logger })
+    }
+    const dht = this.dht
+    this.caller = new Caller({
+      peerId,
+      registry,
+      rpc: this.rpc,
+      local: this.execution,
+      route: routes.route.bind(routes),
+      objects: this.objects,
+      ...(dht !== undefined ? { find: async (task: string, signal: AbortSignal) => await dht.find(task, signal) } : {})
+    })
     routes.handleInternal(PARTS_NAMESPACE, (c) => this.caller.inbox.handle(c))
     registry.on('change', this.onRecord)
     this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options) })
@@ -262,6 +289,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.objects.start()
     await this.rpc.start()
     await this.lan.start()
+    this.dht?.start()
     this.running = true
     this.halted = false
   }
@@ -289,6 +317,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** The node listens now: publish a record with its addresses. */
   async afterStart (): Promise<void> {
     await this.registry.publishNow()
+    if (this.init.dht !== 'client') this.dht?.provide(this.served)
     this.results.afterStart()
     this.workflows.resume()
     this.log('started %p serving %s', this.components.peerId, this.served.join(',') || 'nothing')
@@ -304,6 +333,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.events.stop()
     this.schedules.stop()
     this.objects.stop()
+    this.dht?.stop()
     await this.rpc.stop()
     await this.lan.stop()
   }

@@ -47,7 +47,7 @@ export interface WorkerJob {
   args: unknown[]
   /** Run one chunk of a split job (args: [chunk, shared]) or merge its partials (args: [partials, shared, callArgs]). */
   op?: 'chunk' | 'merge' | 'combine'
-  /** Run a chunk at this fraction of full speed (0 < f < 1): a simulated slower machine (`--throttle`). */
+  /** Run the op (a chunk, a combination, a merge) at this fraction of full speed (0 < f < 1): a simulated slower machine (`--throttle`). */
   throttle?: number
 }
 
@@ -64,7 +64,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 
 /**
- * A chunk on a core `throttle` times as fast, of a machine of its own: it
+ * An op (chunk, combination, merge) on a core `throttle` times as fast, of a machine of its own: it
  * ends cpu / throttle after it started, cpu being the chunk's own CPU time
  * (its wall time where that is not available), this thread blocking for
  * what is left after the chunk. Only the compute is slowed: the node's event
@@ -85,6 +85,12 @@ async function throttled (throttle: number, run: () => unknown): Promise<unknown
   return out
 }
 
+function splitOp (split: SplitSpec, op: NonNullable<WorkerJob['op']>, args: unknown[]): unknown {
+  if (op === 'chunk') return split.runChunk(args[0], args[1])
+  if (op === 'combine' && split.combine !== undefined) return split.combine(args[0], args[1])
+  return split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
+}
+
 export default function runTask (job: WorkerJob): unknown {
   return handOver(job.task, execute(job))
 }
@@ -93,10 +99,9 @@ function execute ({ task, args, op, throttle }: WorkerJob): unknown {
   if (op !== undefined) {
     const split = splits.get(task)
     if (split === undefined) throw new Error(`worker has no splittable task "${task}"`)
-    if (op === 'chunk' && throttle !== undefined && throttle < 1) return throttled(throttle, () => split.runChunk(args[0], args[1]))
-    if (op === 'chunk') return split.runChunk(args[0], args[1])
-    if (op === 'combine' && split.combine !== undefined) return split.combine(args[0], args[1])
-    return split.merge(args[0] as unknown[], args[1], args[2] as unknown[])
+    const compute = (): unknown => splitOp(split, op, args)
+    // A node's combinations and merges are its compute too: a slow machine runs them slowly as well.
+    return throttle !== undefined && throttle < 1 ? throttled(throttle, compute) : compute()
   }
   const run = runs.get(task)
   if (run === undefined) throw new Error(`worker has no task "${task}"`)

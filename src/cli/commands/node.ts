@@ -8,6 +8,7 @@ export interface NodeCommandOptions {
   workers?: number
   key?: string
   mdns: boolean
+  dht?: boolean
   bootstrap?: string[]
   maxFactorial?: number
   maxMatrix?: number
@@ -51,6 +52,7 @@ export async function nodeCommand (options: NodeCommandOptions): Promise<void> {
     keyFile: options.key,
     mdns: options.mdns,
     bootstrap: options.bootstrap,
+    dht: options.dht === true,
     limits,
     steal: { throttle: options.throttle, chunks: options.splitChunks, threshold: options.splitThreshold, splitAlone: options.splitAlone, silenceMs: options.stealSilence },
     taskTimeLimit: options.taskTimeLimit,
