@@ -23,7 +23,8 @@
 
 /** Below 2^DC_MIN_BITS (~1.26 million digits) bigintToDecimal just calls toString. */
 const DC_MIN_BITS = 1 << 22
-const DC_MIN = 1n << BigInt(DC_MIN_BITS)
+/** Compared by a shift, not against 2^DC_MIN_BITS: that constant is a 512 KiB integer every node would hold from import on. */
+const DC_MIN_SHIFT = BigInt(DC_MIN_BITS)
 /** Smallest split, in digits: pieces below 10^MIN_SPLIT go to the native toString. */
 const MIN_SPLIT = 512
 /** Rungs expected to split fewer numbers than this (that is: the top one) divide natively: a reciprocal would not pay. */
@@ -178,7 +179,7 @@ function divideAndConquer (x: bigint): string {
 export function bigintToDecimal (x: bigint): string {
   if (typeof x !== 'bigint') throw new TypeError('bigintToDecimal: x must be a bigint')
   if (x < 0n) return '-' + bigintToDecimal(-x)
-  if (x < DC_MIN) return x.toString()
+  if ((x >> DC_MIN_SHIFT) === 0n) return x.toString()
   return divideAndConquer(x)
 }
 
