@@ -61,6 +61,11 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
       // the aborted attempt was only retried (and aborted) again.
       dialTimeout: DIAL_TIMEOUT_MS,
       inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
+      // And for each address: libp2p 3.3 gives one address only 6 s, so a
+      // handshake slowed by a busy CPU was aborted (EncryptionFailedError:
+      // aborted due to timeout) and started again from nothing, costing the
+      // CPU twice. On loopback, the scale tests' client waited 20-40 s so.
+      addressDialTimeout: DIAL_TIMEOUT_MS,
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
