@@ -115,6 +115,15 @@ export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0'
  * day the merge itself is distributed.
  */
 export const FACTORIAL_SPLIT_THRESHOLD = Number.MAX_SAFE_INTEGER
+/**
+ * A split factorial's combination of operands this big (bits of both
+ * together) runs as three Karatsuba products on three nodes and their join
+ * (src/tasks/split-builtins.ts): 1.5× the work of one multiplication, a
+ * third of its time when nodes are free. From 8 M bits: for factorial(10^6)
+ * the tree's top two levels (three multiplications, ~60 % of the tree's
+ * serial path), where fewer combinations are left than nodes.
+ */
+export const FACTORIAL_KARATSUBA_BITS = 8_000_000
 
 /**
  * matmul is split from this many multiply-adds up (800³: ~70 ms on one core

@@ -1,10 +1,10 @@
 import { STEAL_ASSUMED_BYTES_PER_MS, STEAL_ROUND_TRIP_MS } from '../constants.js'
-import { byteSize } from './protocol.js'
+import { chunkBytes } from './protocol.js'
 
 /** What the policy needs to know of a job: its task, its chunks and the size of its shared data. */
 export interface JobShape {
   taskName: string
-  chunks: ReadonlyArray<{ data: unknown, cost: number }>
+  chunks: ReadonlyArray<{ data: unknown, cost: number, bytes?: number }>
   sharedBytes: number
 }
 
@@ -49,7 +49,7 @@ export class StealPolicy {
     let bytes = thiefHasShared ? 0 : job.sharedBytes
     for (const i of idxs) {
       cost += job.chunks[i].cost
-      bytes += byteSize(job.chunks[i].data)
+      bytes += chunkBytes(job.chunks[i])
     }
     return cost * rate > bytes / this.bytesPerMs + STEAL_ROUND_TRIP_MS
   }

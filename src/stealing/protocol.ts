@@ -66,6 +66,11 @@ export function byteSize (v: unknown): number {
   return 9
 }
 
+/** A chunk's bytes on the wire: as its split declared them, else measured. */
+export function chunkBytes (chunk: { data: unknown, bytes?: number }): number {
+  return chunk.bytes ?? byteSize(chunk.data)
+}
+
 /**
  * Typed arrays inside `v` (plain objects and arrays) copied once into
  * SharedArrayBuffers, so handing the job's shared data to a worker thread for

@@ -32,6 +32,8 @@ export interface PeerShare {
   reclaimed: number
   /** Of its chunks, those whose result it sent straight to the caller (not through the owner). */
   direct: number
+  /** Of its chunks, the combinations of other chunks' partials (SplitSpec.combineChunk) it ran. */
+  combined?: number
 }
 
 /** The data of a progress event of a split job. */

@@ -80,6 +80,8 @@ export interface TaskDefinition {
 export interface ChunkSpec<C = any> {
   data: C
   cost: number
+  /** Bytes of `data` on the wire, when known (else measured: a walk of the data, which for megabyte integers is itself a copy). */
+  bytes?: number
 }
 
 /** What the owner tells `split`: how many chunks it would like, and how many nodes (itself included) serve the task. */
@@ -123,8 +125,28 @@ export interface SplitSpec<C = any, S = any, P = any, R = any> {
    * merge only joins what is left (factorial: products of ranges).
    */
   combine?: (left: P, right: P) => P
+  /**
+   * Run each combination as a chunk of the job instead of on the owner's
+   * worker: the chunk's data (which runChunk must accept besides the split's
+   * own chunks) and cost for combining `left` and `right`. The owner queues
+   * it at the front of its deque, so it runs next on whichever node is free,
+   * thieves included: the tree's levels then spread over the nodes, where the
+   * owner alone ran them one after another (for factorial(10^6) in 64 chunks
+   * the tree is about twice the work of the chunks).
+   */
+  combineChunk?: (left: P, right: P, hint: SplitHint) => ChunkSpec<C> | SplitCombination<C, P>
   /** Where merge runs: 'pool' (a worker thread, the default) or 'inline' (cheap merges: no copy to a thread). */
   mergeOn?: 'pool' | 'inline'
+}
+
+/**
+ * A combination too big for one chunk (SplitSpec.combineChunk): `parts`
+ * run as chunks anywhere at once, then `join` of their partials (in order)
+ * is one more chunk, whose partial is the combination's.
+ */
+export interface SplitCombination<C = any, P = any> {
+  parts: Array<ChunkSpec<C>>
+  join: (partials: P[]) => ChunkSpec<C>
 }
 
 /** A task definition as the node holds it: named, and with the module it came from. */

@@ -31,9 +31,21 @@ for (const count of [1, 2, 3]) {
       let last: JobProgress | undefined
       const small = await nodes[0].callWith<bigint>('factorial', [20000], { onProgress: (p) => { last = p as JobProgress } })
       assert.equal(small, naiveFactorial(20000))
-      assert.ok(last !== undefined && last.final === true && last.done === last.total && last.total === 16)
+      // 16 range chunks and the 15 multiplications of their tree, each run as a chunk.
+      assert.ok(last !== undefined && last.final === true && last.done === last.total && last.total === 16 + 15)
       assert.equal(await nodes[0].call('factorial', 120000), factorialKernel(120000))
     })
+
+    if (count > 1) {
+      it('factorial big enough to cut its top multiplication into three Karatsuba products, exactly', async function () {
+        let last: JobProgress | undefined
+        // 500000! has ~8.9 M bits: its last combination is past FACTORIAL_KARATSUBA_BITS.
+        const big = await nodes[0].callWith<bigint>('factorial', [500000], { onProgress: (p) => { last = p as JobProgress } })
+        assert.equal(big, factorialKernel(500000))
+        // 16 chunks, 15 combinations, and 3 more chunks for each one cut in three.
+        assert.ok(last !== undefined && last.final === true && last.done === last.total && last.total > 31 && (last.total - 31) % 3 === 0, JSON.stringify(last))
+      })
+    }
 
     it('matmul of given matrices within 1e-9, and the random form by shape', async function () {
       const a = randomMatrixOf(96, 64)
@@ -63,6 +75,9 @@ describe('work stealing between real nodes', function () {
     assert.ok(working.length >= 2, `chunks ran on ${working.length} peer(s): ${JSON.stringify(last.peers)}`)
     assert.ok(last.peers.some(p => p.steals > 0 && p.peer !== nodes[0].peerId))
     assert.equal(last.peers.reduce((n, p) => n + p.chunks, 0), last.total)
+    // The product tree's multiplications ran as chunks too, and not only on the (slow) owner.
+    assert.ok(last.peers.some(p => p.peer !== nodes[0].peerId && (p.combined ?? 0) > 0), `no thief combined: ${JSON.stringify(last.peers)}`)
+    assert.equal(last.peers.reduce((n, p) => n + (p.combined ?? 0), 0), 16 - 1)
     // The owner advertised its stealable chunks and stops advertising once the job is over.
     await until('the owner record to show no stealable chunks', () => nodes[1].registry.get(nodes[0].peerId)?.load.stealable === undefined)
   })

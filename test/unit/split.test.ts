@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { DEFAULT_LIMITS } from '../../src/node/mesh-node.js'
 import { isNodeRecord } from '../../src/registry/record.js'
 import { byteSize, shareMemory } from '../../src/stealing/index.js'
-import { factorialSplit, matmulSplit, productTree, seededOperands } from '../../src/tasks/split-builtins.js'
+import { factorialSplit, karatsubaJoin, matmulSplit, productTree, seededOperands, type RangeChunk } from '../../src/tasks/split-builtins.js'
 import { matmul } from '../../src/tasks/builtins.js'
 import { matmul as matmulKernel } from '../../src/tasks/kernels/matmul.js'
-import type { Matrix, SplitSpec } from '../../src/tasks/types.js'
+import type { ChunkSpec, Matrix, SplitSpec } from '../../src/tasks/types.js'
 import { naiveFactorial } from '../helpers.js'
 
 /** Split, run every chunk, merge: what a job does, without the network. */
@@ -49,12 +49,41 @@ describe('splittable built-ins', function () {
       assert.ok(count >= 1 && count <= chunks)
       assert.equal(result, naiveFactorial(n), `n = ${n}, ${chunks} chunks`)
     }
-    const { chunks } = factorialSplit.split([100000], DEFAULT_LIMITS, { chunks: 8 })
+    const chunks = factorialSplit.split([100000], DEFAULT_LIMITS, { chunks: 8 }).chunks as Array<ChunkSpec<RangeChunk>>
     // Later ranges are shorter: their numbers have more bits.
     assert.ok(chunks[0].data.hi - chunks[0].data.lo > chunks[7].data.hi - chunks[7].data.lo)
     assert.equal(chunks[0].data.lo, 1)
     assert.equal(chunks[7].data.hi, 100000)
     for (let i = 1; i < chunks.length; i++) assert.equal(chunks[i].data.lo, chunks[i - 1].data.hi + 1)
+  })
+
+  it('factorial: a combination run as a chunk is the product of its two runs, its size and cost declared', function () {
+    const left = naiveFactorial(3000)
+    const right = 3001n * 3002n * 3003n
+    const chunk = factorialSplit.combineChunk!(left, right, { chunks: 8, peers: 3 }) as ChunkSpec
+    assert.equal(factorialSplit.runChunk(chunk.data, undefined), left * right)
+    assert.equal(factorialSplit.runChunk(chunk.data, undefined), factorialSplit.combine!(left, right))
+    // Declared bytes: the operands' bits, so the steal policy need not walk megabyte integers.
+    const bits = left.toString(2).length + right.toString(2).length
+    assert.ok(chunk.bytes! >= bits / 8 && chunk.bytes! <= bits / 8 + 32)
+    assert.ok(chunk.cost > 0 && chunk.cost < bits)
+  })
+
+  it('factorial: a big combination is three Karatsuba products and a join, exact; alone (no peers) it stays one chunk', function () {
+    // Operands past FACTORIAL_KARATSUBA_BITS together, of unequal sizes, odd and even.
+    const left = (1n << 4_100_001n) - 12345n
+    const right = (1n << 3_999_998n) + 987654321n
+    const split = factorialSplit.combineChunk!(left, right, { chunks: 16, peers: 4 })
+    assert.ok('parts' in split, 'a combination this big is split with peers')
+    assert.equal(split.parts.length, 3)
+    const partials = split.parts.map(p => factorialSplit.runChunk(p.data, undefined))
+    const join = split.join(partials)
+    assert.equal(factorialSplit.runChunk(join.data, undefined), left * right)
+    for (const p of [...split.parts, join]) assert.ok(p.cost > 0 && p.bytes! > 0)
+    assert.equal(karatsubaJoin({ lo: 6n, mid: 20n, hi: 4n, shift: 3 }), (4n << 6n) + (10n << 3n) + 6n)
+    const alone = factorialSplit.combineChunk!(left, right, { chunks: 16, peers: 1 })
+    assert.ok(!('parts' in alone))
+    assert.equal(factorialSplit.runChunk(alone.data, undefined), left * right)
   })
 
   it('factorial: the product tree multiplies in order-independent exactness', function () {
