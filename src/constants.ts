@@ -414,7 +414,7 @@ export const JOB_ID_HINT_BYTES = 4
 /** The journal's file in the data dir, its SQLite application_id ("mesh" in ASCII) and schema version. */
 export const JOURNAL_FILE = 'jobs.sqlite'
 export const JOURNAL_APPLICATION_ID = 0x6d657368
-export const JOURNAL_SCHEMA_VERSION = 2
+export const JOURNAL_SCHEMA_VERSION = 3
 
 /**
  * A running detached job's STARTED/PROGRESS/RETRY state and last progress are
@@ -433,6 +433,17 @@ export const PROGRESS_JOURNAL_MS = 1_000
  * ends it MAY_HAVE_RUN, as it would had the provider died a round trip earlier.
  */
 export const SETTLED_BATCH_MS = 20
+/**
+ * When a peer that also held results kept here leaves, this node gives them a
+ * new second holder a page at a time: this many results per page (one index
+ * look-up), this many copies in flight, a page every RESULT_RECOPY_PAUSE_MS.
+ * A leave costs one page at once, however many results the peer held; 10,000
+ * results of a few hundred bytes are re-held within ~40 s without crowding
+ * the node's own calls.
+ */
+export const RESULT_RECOPY_PAGE = 256
+export const RESULT_RECOPY_CONCURRENCY = 8
+export const RESULT_RECOPY_PAUSE_MS = 1_000
 /** A progress event bigger than this, encoded, is not journaled (its state is): progress is a few numbers, not data. */
 export const PROGRESS_JOURNAL_MAX_BYTES = 16 * 1024
 

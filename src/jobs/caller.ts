@@ -1,5 +1,4 @@
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_CALL_TIMEOUT_MS } from '../constants.js'
 import { CancelledError, NoProviderError, TimeoutError, UnknownObjectError, UnknownTaskError } from '../errors.js'
 import { objectOfMethod, routeKind } from '../execution/routes.js'
@@ -28,6 +27,8 @@ export interface CallerComponents {
   /** Run a call here, through the routing table. */
   route: (call: IncomingCall, from: string) => unknown
   objects: { providers: (name: string) => string[], find: () => Array<{ name: string }> }
+  /** Peer ids parsed once per known peer. */
+  peerIds: { of: (peer: string) => PeerId }
   /** Look providers of a task up beyond the known peers (a DHT, src/registry/dht.ts) until the signal aborts: found ones are dialled and their records arrive in the registry. */
   find?: (task: string, signal: AbortSignal) => Promise<void>
 }
@@ -42,8 +43,6 @@ export class Caller {
   private readonly outstanding = new Map<string, number>()
   /** Parts of this node's attempts that thieves deliver straight here (the PARTS_ROUTE calls). */
   readonly inbox = new PartsInbox()
-  /** Parsing a peer id costs ~15 µs, a twentieth of a round trip: keep them while the peer is known. */
-  private readonly peerIds = new Map<string, PeerId>()
   private readonly host: JobHost = {
     choose: (task, avoid) => this.providers(task).find(p => !avoid.has(p)),
     waitForProvider: async (task, options) => this.waitForProvider(task, options),
@@ -53,24 +52,13 @@ export class Caller {
       : this.components.registry.get(provider)?.tasks.find(t => t.name === task)?.idempotent === true
   }
 
-  constructor (private readonly components: CallerComponents) {
-    components.registry.on('change', (peer, record) => { if (record === undefined) this.peerIds.delete(peer) })
-  }
+  constructor (private readonly components: CallerComponents) {}
 
   /** Whether `provider` advertises `task` as safe to run twice. */
   idempotent (task: string, provider: string): boolean { return this.host.idempotent(task, provider) }
 
   submit<T> (task: string, args: unknown[], options: SubmitOptions): Job<T> {
     return new Job<T>(this.host, task, args, options)
-  }
-
-  private peerIdOf (peer: string): PeerId {
-    let id = this.peerIds.get(peer)
-    if (id === undefined) {
-      id = peerIdFromString(peer)
-      if (this.components.registry.get(peer) !== undefined) this.peerIds.set(peer, id)
-    }
-    return id
   }
 
   /** One attempt of a job on one provider. */
@@ -86,7 +74,7 @@ export class Caller {
       const parts = new PartsCollector()
       inbox = this.inbox.register(parts)
       const onProgress = (data: unknown): void => { if (!parts.take(data)) options.onProgress(data) }
-      return parts.finish(await rpc.call(this.peerIdOf(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, inbox, onProgress, cancelHook: options.cancelHook }))
+      return parts.finish(await rpc.call(this.components.peerIds.of(provider), task, args, { timeout: options.timeout, job: options.job, priority: options.priority, parts: true, inbox, onProgress, cancelHook: options.cancelHook }))
     } finally {
       if (inbox !== undefined) this.inbox.close(inbox)
       const n = (this.outstanding.get(provider) ?? 1) - 1

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import type { ContentRouting, Logger, Metrics, Startable } from '@libp2p/interface'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { NotRunningError } from '../errors.js'
 import { checkExecutionOptions, type MeshLimits } from '../execution/limits.js'
 import { RoutingTable } from '../execution/routes.js'
@@ -14,6 +13,7 @@ import { ObjectService, OBJECT_NAMESPACE } from '../objects/service.js'
 import type { ExposeOptions, LookupOptions, ObjectEntry, ObjectStats, Remote } from '../objects/types.js'
 import { DhtDirectory } from '../registry/dht.js'
 import { LanRegistry, type LanRegistryComponents } from '../registry/lan.js'
+import { PeerIds } from '../registry/peer-ids.js'
 import type { NodeRecord } from '../registry/record.js'
 import type { Registry } from '../registry/registry.js'
 import type { CallOptions } from '../rpc/channel.js'
@@ -121,6 +121,8 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   readonly limits: MeshLimits
   readonly registry: Registry
   private readonly lan: LanRegistry
+  /** Peer ids parsed once per known peer, for every call by id string. */
+  private readonly peerIds: PeerIds
   /** Providers beyond the connected peers, when the node has a DHT (init.dht). */
   readonly dht?: DhtDirectory
   private readonly rpc: RpcService
@@ -162,6 +164,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     this.activity = new Activity(peerId)
     this.lan = new LanRegistry(components, this.name)
     const registry: Registry = this.registry = this.lan
+    const peerIds = this.peerIds = new PeerIds(registry)
     this.rpc = new RpcService(components, {
       maxFrameBytes: this.limits.maxFrameBytes,
       maxInFlightPerPeer: this.limits.maxInFlightPerPeer,
@@ -177,7 +180,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       logger: components.logger,
       registry,
       routes,
-      call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
+      call: async (peer, name, args, options) => call(peerIds.of(peer), name, args, options),
       onTask: (task, from, done, error) => { if (done) this.emit('task:done', task, from, error); else this.emit('task:start', task, from) },
       activity: this.activity
     }, { ...init, limits: this.limits })
@@ -208,16 +211,17 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       local: this.execution,
       route: routes.route.bind(routes),
       objects: this.objects,
+      peerIds,
       ...(dht !== undefined ? { find: async (task: string, signal: AbortSignal) => await dht.find(task, signal) } : {})
     })
     routes.handleInternal(PARTS_NAMESPACE, (c) => this.caller.inbox.handle(c))
     registry.on('change', this.onRecord)
-    this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options) })
+    this.delays = new Delays({ call: async (peer, name, args, options) => call(peerIds.of(peer), name, args, options) })
     routes.handleInternal(DELAY_NAMESPACE, this.delays.handle)
     this.results = new ResultsService({
       delays: this.delays,
       peerId,
-      call: async (peer, name, args, options) => call(peerIdFromString(peer), name, args, options),
+      call: async (peer, name, args, options) => call(peerIds.of(peer), name, args, options),
       run: (task, args, options) => this.caller.submit(task, args, options),
       serves: (task) => this.execution.served.includes(task),
       idempotent: (task, provider) => provider === undefined || provider === peerId
@@ -233,7 +237,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     registry.on('change', (peer, record) => { if (record === undefined) this.results.peerLeft(peer) })
     const runHere = async (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }): Promise<unknown> =>
       routes.route({ task, args, meta: { timeout: ctx.timeout }, signal: ctx.signal, progress: () => {} }, ctx.from)
-    const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIdFromString(peer), name, args, options)
+    const callPeer = async (peer: string, name: string, args: unknown[], options: CallOptions): Promise<unknown> => call(peerIds.of(peer), name, args, options)
     this.workflows = new WorkflowService({
       peerId,
       providers: (task) => this.caller.providers(task),
@@ -475,7 +479,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
   /** A call of one of mesh's own internal routes on `peer` (task events, admin calls: src/events); cancel abandons it. */
   protocolCall (peer: string, route: string, args: unknown[], options: { timeout?: number, onProgress?: (data: unknown) => void } = {}): { done: Promise<unknown>, cancel: () => void } {
     let abandon = (): void => {}
-    const done = this.rpc.call(peerIdFromString(peer), route, args, { ...options, cancelHook: (a) => { abandon = a } })
+    const done = this.rpc.call(this.peerIds.of(peer), route, args, { ...options, cancelHook: (a) => { abandon = a } })
     return { done, cancel: () => { abandon() } }
   }
 

@@ -1,14 +1,15 @@
 import type { Logger } from '@libp2p/interface'
 import { decode, encode } from '../codec.js'
-import { EXPIRED_KEPT_MS, RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
+import { EXPIRED_KEPT_MS, PROGRESS_JOURNAL_MS, RESULT_CALL_TIMEOUT_MS, RESULT_SWEEP_MAX_MS, RESULT_SWEEP_MIN_MS } from '../constants.js'
 import { BadArgumentError, CancelledError, MayHaveRunError, UnknownJobError, UnknownTaskError, errorToWire } from '../errors.js'
 import type { Job, SubmitOptions } from '../jobs/job.js'
 import type { CallOptions, IncomingCall } from '../rpc/channel.js'
-import { FINAL_STATES, type JobRow, type Journal, type StoredState } from '../store/journal.js'
+import { FINAL_STATES, type JobRow, type Journal, type StateUpdate, type StoredState } from '../store/journal.js'
 import type { Delays } from '../workflows/delays.js'
-import { holderHint, makeJobId, parseJobId, randomJobPart, rendezvous } from './id.js'
+import { holderHint, makeJobId, parseJobId, randomJobPart } from './id.js'
+import { ResultCopies, placeCopy } from './recopy.js'
 import { OutcomeBatches, StateJournal, type Settled } from './states.js'
-import { JOB_ROUTES, ROUTE_NAMES, asArgs, outcomeOf, parseId, type DetachOptions, type JobSnapshot, type Presubmitted } from './wire.js'
+import { JOB_ROUTES, ROUTE_NAMES, asArgs, copyOf, outcomeOf, parseChanges, parseId, type DetachOptions, type JobSnapshot, type Presubmitted } from './wire.js'
 
 export { JOB_NAMESPACE, JOB_ROUTES } from './wire.js'
 export type { DetachOptions, JobSnapshot, Presubmitted } from './wire.js'
@@ -50,13 +51,23 @@ export class DetachedJobs {
   private readonly sweeper: NodeJS.Timeout
   /** STARTED / PROGRESS / RETRY and the last progress, journaled coalesced (what a restarted node reports). */
   private readonly states: StateJournal
-  /** Outcomes on their way to the replicas, one call per replica per SETTLED_BATCH_MS. */
+  /** Outcomes (and running states) on their way to the replicas, one call per replica per SETTLED_BATCH_MS. */
   private readonly outcomes: OutcomeBatches
+  /** Finished results whose other holder left, copied to a new one a page at a time. */
+  private readonly copies: ResultCopies
   private running = true
 
   constructor (private readonly c: DetachedJobsComponents) {
-    this.states = new StateJournal(c.journal, c.logger)
+    // What the journal gets of a running job, the replica gets in the next batch (no call of its own).
+    this.states = new StateJournal(c.journal, c.logger, PROGRESS_JOURNAL_MS, (updates) => { this.shareStates(updates) })
     this.outcomes = new OutcomeBatches(async (peer, batch) => { await this.tell(peer, JOB_ROUTES.settled, [batch]) })
+    this.copies = new ResultCopies({
+      journal: c.journal,
+      logger: c.logger,
+      place: async (row, gone) => await placeCopy(this.c, parseJobId(row.id).random, gone, () => [{ ...row, role: 'replica', peer: this.c.peerId }, { moved: true }]),
+      canPlace: (gone) => c.holders().some(p => p !== c.peerId && p !== gone),
+      alive: (peer) => c.holders().includes(peer)
+    })
     this.sweeper = setInterval(() => { this.sweep() }, Math.max(RESULT_SWEEP_MIN_MS, Math.min(RESULT_SWEEP_MAX_MS, c.ttl / 10)))
     this.sweeper.unref()
   }
@@ -77,6 +88,7 @@ export class DetachedJobs {
     this.running = false
     clearInterval(this.sweeper)
     this.states.stop()
+    this.copies.stop()
     const sent = this.outcomes.flush()
     for (const live of this.live.values()) {
       // Held jobs stay in the journal: a restart with the same data dir re-runs them.
@@ -111,7 +123,7 @@ export class DetachedJobs {
       this.start(row, args)
       return row.id
     }
-    const replica = await this.placeCopy(random, undefined, (r) => [{ ...row, id: makeJobId(random, this.c.peerId, r), role: 'replica', peer: this.c.peerId }])
+    const replica = await placeCopy(this.c, random, undefined, (r) => [{ ...row, id: makeJobId(random, this.c.peerId, r), role: 'replica', peer: this.c.peerId }])
     row.id = makeJobId(random, this.c.peerId, replica)
     row.peer = replica ?? null
     try {
@@ -131,7 +143,7 @@ export class DetachedJobs {
     switch (call.task) {
       case JOB_ROUTES.submit: return this.accept(String(first), asArgs(rest[0]), (rest[1] ?? {}) as DetachOptions, from, rest[2] as Presubmitted | undefined)
       case JOB_ROUTES.replicate: return this.keepReplica(first as JobRow, from, (rest[0] as { moved?: unknown } | undefined)?.moved === true)
-      case JOB_ROUTES.settled: return this.replicaSettled(Array.isArray(first) ? first as Settled[] : [[first, rest[0], rest[1]] as Settled])
+      case JOB_ROUTES.settled: return this.replicaChanged(parseChanges(Array.isArray(first) ? first : [[first, rest[0], rest[1]]]))
       case JOB_ROUTES.get: return this.snapshot(parseId(first))
       case JOB_ROUTES.watch: return this.watch(parseId(first), call)
       case JOB_ROUTES.cancel: return this.cancel(parseId(first))
@@ -145,7 +157,9 @@ export class DetachedJobs {
     const row = this.row(id)
     const live = this.live.get(id)
     const snap: JobSnapshot = { id, task: row.task, state: live?.status ?? row.state, created: row.created, role: row.role, holder: this.c.peerId }
-    if (live?.progress !== undefined) snap.progress = live.progress
+    // A copy nobody watches here has its last progress in the journal (as the provider last sent it).
+    const progress = live?.progress ?? (row.progress != null && row.finished === null ? decode(row.progress) : undefined)
+    if (progress !== undefined) snap.progress = progress
     if (row.finished !== null) snap.finished = row.finished
     return snap
   }
@@ -155,6 +169,7 @@ export class DetachedJobs {
     const row = this.row(id)
     if (row.finished !== null) return outcomeOf(row)
     const live = this.liveOf(id, row.state)
+    if (live.progress === undefined && row.progress != null) live.progress = decode(row.progress)
     return new Promise((resolve, reject) => {
       const watcher: Watcher = {
         progress: call.progress,
@@ -197,7 +212,8 @@ export class DetachedJobs {
    * of are taken over (idempotent ones re-dispatched, the others failed
    * MAY_HAVE_RUN); those it kept a copy of for this node lost their replica.
    * Either way this node is now their only holder, so it gives each running
-   * one a new replica: a second death loses nothing either.
+   * one a new replica: a second death loses nothing either. The finished
+   * results it also held get a new holder too, a page at a time (recopy.ts).
    */
   peerLeft (peer: string): void {
     if (!this.running) return
@@ -220,6 +236,7 @@ export class DetachedJobs {
         this.finish(row.id, 'FAILURE', new MayHaveRunError(`the provider of this job left while it ran; "${row.task}" is not idempotent, so it was not re-run (it may or may not have run)`), false)
       }
     }
+    this.copies.left(peer)
   }
 
   /**
@@ -227,41 +244,41 @@ export class DetachedJobs {
    * parallel with the submit (then `row.peer` names the provider) — the id
    * names both. A `moved` copy comes from a holder that lost the job's other
    * holder (it took the job over, or its replica died): its sender is the
-   * provider now, whom the id need not name.
+   * provider now, whom the id need not name; it carries the job's running
+   * state and last progress, or its outcome when it had finished (a result
+   * copied to a new second holder, kept until the same TTL).
    */
   private keepReplica (row: JobRow, from: string, moved: boolean): void {
-    if (row == null || typeof row !== 'object' || typeof row.task !== 'string') throw new BadArgumentError('malformed replica')
-    const provider = moved || typeof row.peer !== 'string' ? from : row.peer
-    const parsed = parseJobId(row.id)
-    if (!moved && (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(this.c.peerId))) throw new BadArgumentError('the job id does not name its provider and this node')
-    const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : this.c.idempotent(row.task, provider)
-    this.c.journal.accept({ ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null, progress: null })
+    const copy = copyOf(row, from, moved, this.c.peerId, this.c.idempotent)
+    if (copy.finished === null) {
+      this.c.journal.accept(copy)
+      return
+    }
+    try {
+      this.c.journal.accept(copy)
+    } catch (err: any) {
+      // Held here already (a copy of an earlier move, or this node restarted): it is held, with this outcome.
+      if (err?.code !== 'BAD_ARGUMENT') throw err
+      if (this.c.journal.get(copy.id)?.finished === null) this.settle(copy.id, copy.state, copy.outcome, false)
+      return
+    }
+    this.c.journal.bound(this.c.maxBytes)
   }
 
-  /**
-   * Journal a copy at the first live holder (other than this node and
-   * `exclude`) in rendezvous order of `random` that takes it; the first two
-   * are tried. `copy` gives the replicate call's arguments for a candidate.
-   */
-  private async placeCopy (random: string, exclude: string | undefined, copy: (replica: string) => unknown[]): Promise<string | undefined> {
-    const candidates = rendezvous(random, this.c.holders().filter(p => p !== this.c.peerId && p !== exclude)).slice(0, 2)
-    for (const replica of candidates) {
-      try {
-        await this.c.call(replica, JOB_ROUTES.replicate, copy(replica), { timeout: RESULT_CALL_TIMEOUT_MS })
-        return replica
-      } catch (err: any) {
-        this.c.logger('replica %s refused a job: %s', replica, err.message)
-      }
+  /** Give the replicas the running states just journaled here: each rides its replica's next outcome batch. */
+  private shareStates (updates: StateUpdate[]): void {
+    for (const u of updates) {
+      const replica = this.live.get(u.id)?.replica
+      if (replica != null) this.outcomes.add(replica, [u.id, u.state, u.progress ?? null])
     }
-    return undefined
   }
 
   /** Give running job `id`, held here alone since `gone` left, a new replica (same rendezvous order as at submit). */
   private rereplicate (id: string, gone: string): void {
     const row = this.c.journal.get(id)
     if (row === undefined || row.finished !== null) return
-    const copy = [{ ...row, role: 'replica', peer: this.c.peerId, progress: null }, { moved: true }]
-    this.placeCopy(parseJobId(id).random, gone, () => copy).then((replica) => {
+    const copy = [{ ...row, role: 'replica', peer: this.c.peerId }, { moved: true }]
+    placeCopy(this.c, parseJobId(id).random, gone, () => copy).then((replica) => {
       if (replica === undefined || !this.running) return
       this.c.journal.setPeer(id, replica)
       // A job whose eta is still kept here has not started: the new replica keeps the eta too.
@@ -278,16 +295,26 @@ export class DetachedJobs {
     }).catch((err: any) => { this.c.logger.error('cannot give job %s a new replica: %s', id, err.message) })
   }
 
-  /** Outcomes from a provider (one, or a batch of SETTLED_BATCH_MS): journaled in one transaction. */
-  private replicaSettled (outcomes: Settled[]): void {
-    for (const entry of outcomes) {
-      if (!Array.isArray(entry)) throw new BadArgumentError('malformed outcome')
-      parseId(entry[0])
-      if (!FINAL_STATES.has(entry[1])) throw new BadArgumentError(`not a final state: ${String(entry[1])}`)
-    }
+  /**
+   * Changes from a provider (one outcome, or a batch of SETTLED_BATCH_MS:
+   * outcomes, and the running states it journaled): journaled in one
+   * transaction, running states first (a job's outcome supersedes its state).
+   */
+  private replicaChanged (changes: Settled[]): void {
+    const running = changes.filter(([, state]) => !FINAL_STATES.has(state))
     this.c.journal.batch(() => {
-      for (const [id, state, outcome] of outcomes) this.settle(id, state, outcome instanceof Uint8Array ? outcome : null, false)
+      if (running.length > 0) this.c.journal.setStates(running.map(([id, state, progress]) => progress !== null ? { id, state, progress } : { id, state }))
+      for (const [id, state, outcome] of changes) if (FINAL_STATES.has(state)) this.settle(id, state, outcome, false)
     })
+    for (const [id, state, progress] of running) {
+      // Someone following the job here hears it as from the provider.
+      const live = this.live.get(id)
+      if (live === undefined) continue
+      live.status = state
+      if (progress === null) continue
+      live.progress = decode(progress)
+      for (const w of live.watchers) w.progress({ status: state, progress: live.progress })
+    }
   }
 
   /** Run a held job as this node's own Job; `args` when at hand (just accepted), else decoded from the row. */

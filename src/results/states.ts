@@ -12,14 +12,16 @@ interface Pending { state: StoredState, progress?: unknown, hasProgress: boolean
  * PROGRESS_JOURNAL_MS, so each job costs at most one statement per window,
  * and a job that settles within the window costs none (its final state is
  * written by the settle, which drops its pending mark). Progress is encoded
- * at the write, not at every event.
+ * at the write, not at every event. Each write is also handed to `share`
+ * (the provider sends it to the replica in its next outcome batch), so the
+ * replica's copy is as recent as this journal.
  */
 export class StateJournal {
   private readonly pending = new Map<string, Pending>()
   private timer?: NodeJS.Timeout
   private stopped = false
 
-  constructor (private readonly journal: Journal, private readonly logger: Logger, private readonly interval = PROGRESS_JOURNAL_MS) {}
+  constructor (private readonly journal: Journal, private readonly logger: Logger, private readonly interval = PROGRESS_JOURNAL_MS, private readonly share?: (updates: StateUpdate[]) => void) {}
 
   /** Job `id` is now in `state` (with `progress`, when it reported one). */
   note (id: string, state: StoredState, ...progress: [unknown?]): void {
@@ -59,6 +61,7 @@ export class StateJournal {
       // Informational only (a restart re-runs or fails the job by the same rules either way): log, never fail the job.
       this.logger.error('cannot journal the state of %d running jobs: %s', updates.length, err.message)
     }
+    this.share?.(updates)
   }
 
   /** Flush, then journal nothing more (the journal is about to close). */
@@ -68,12 +71,17 @@ export class StateJournal {
   }
 }
 
-/** A settled job as a provider tells its replica: id, final state, encoded outcome. */
-export type Settled = [id: string, state: StoredState, outcome: Uint8Array | null]
+/**
+ * A job's change as a provider tells its replica: id, state, and for a final
+ * state its encoded outcome, for a running one (STARTED, PROGRESS, RETRY) its
+ * encoded last progress (or null).
+ */
+export type Settled = [id: string, state: StoredState, bytes: Uint8Array | null]
 
 /**
- * Outcomes on their way to the replicas: gathered per replica and sent in one
- * call at most every SETTLED_BATCH_MS (the replica journals a batch in one
+ * Outcomes (and the running states journaled each PROGRESS_JOURNAL_MS) on
+ * their way to the replicas: gathered per replica and sent in one call at
+ * most every SETTLED_BATCH_MS (the replica journals a batch in one
  * transaction), so a busy provider makes one call per window, not per job.
  */
 export class OutcomeBatches {

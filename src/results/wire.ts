@@ -1,7 +1,8 @@
 import { decode } from '../codec.js'
 import { BadArgumentError, ExpiredError, MeshError, errorFromWire } from '../errors.js'
-import type { JobRow, StoredState } from '../store/journal.js'
-import { parseJobId } from './id.js'
+import { FINAL_STATES, type JobRow, type StoredState } from '../store/journal.js'
+import { holderHint, parseJobId } from './id.js'
+import type { Settled } from './states.js'
 
 /** The namespace of the internal calls of detached jobs, on the shared RPC channel. */
 export const JOB_NAMESPACE = '@mesh/jobs'
@@ -61,4 +62,41 @@ export function outcomeOf (row: JobRow): unknown {
   if (row.state === 'SUCCESS') return value
   const err = errorFromWire(value)
   throw err instanceof MeshError ? err : new MeshError('TASK_FAILED', String(value))
+}
+
+/** The states a provider may tell a replica of a job still running. */
+const RUNNING_STATES: ReadonlySet<unknown> = new Set(['PENDING', 'STARTED', 'PROGRESS', 'RETRY'])
+
+/** A provider's batch of changes (`[id, state, outcome or progress]` each), checked: BAD_ARGUMENT if any is malformed. */
+export function parseChanges (entries: unknown[]): Settled[] {
+  return entries.map((entry) => {
+    if (!Array.isArray(entry)) throw new BadArgumentError('malformed outcome')
+    const [id, state, bytes] = entry as [unknown, StoredState, unknown]
+    parseId(id)
+    if (!FINAL_STATES.has(state) && !RUNNING_STATES.has(state)) throw new BadArgumentError(`not a job state: ${String(state)}`)
+    return [id as string, state, bytes instanceof Uint8Array ? bytes : null]
+  })
+}
+
+/**
+ * The row a holder journals for a copy sent by `from` (see keepReplica in
+ * service.ts): BAD_ARGUMENT when it is malformed or, for a copy at submit,
+ * when its id does not name its provider and this node (`self`). A moved copy
+ * keeps the job's running state and progress, or its outcome if it finished.
+ */
+export function copyOf (row: JobRow, from: string, moved: boolean, self: string, idempotentOf: (task: string, provider: string) => boolean): JobRow {
+  if (row == null || typeof row !== 'object' || typeof row.task !== 'string') throw new BadArgumentError('malformed replica')
+  const provider = moved || typeof row.peer !== 'string' ? from : row.peer
+  const parsed = parseJobId(row.id)
+  if (!moved && (parsed.provider !== holderHint(provider) || parsed.replica !== holderHint(self))) throw new BadArgumentError('the job id does not name its provider and this node')
+  const idempotent = typeof row.idempotent === 'boolean' ? row.idempotent : idempotentOf(row.task, provider)
+  const copy: JobRow = { ...row, idempotent, role: 'replica', peer: provider, state: 'PENDING', finished: null, outcome: null, progress: null }
+  if (!moved) return copy
+  if (typeof row.finished === 'number') {
+    if (!FINAL_STATES.has(row.state) || row.state === 'EXPIRED') throw new BadArgumentError(`a finished copy in state ${String(row.state)}`)
+    return { ...copy, args: null, state: row.state, finished: row.finished, outcome: row.outcome instanceof Uint8Array ? row.outcome : null }
+  }
+  if (RUNNING_STATES.has(row.state)) copy.state = row.state
+  if (row.progress instanceof Uint8Array) copy.progress = row.progress
+  return copy
 }

@@ -58,6 +58,14 @@ function fromSql (row: SqlRow | undefined): JobRow | undefined {
   return { ...row, idempotent: row.idempotent === 1 }
 }
 
+/** Characters of a peer id's end that the index of kept results holds (58^12 values: a peer's page holds only its rows in practice; the query checks the whole id). */
+const KEPT_PEER_TAIL = 12
+
+/** The bytes a finished row counts towards --result-store-max: its payload plus a row's overhead. */
+function sizeOf (id: string, outcome: Uint8Array | null): number {
+  return (outcome?.byteLength ?? 0) + id.length + 64
+}
+
 /**
  * The embedded journal of detached jobs: SQLite (better-sqlite3) in WAL mode
  * with synchronous=NORMAL — each commit survives the process being killed
@@ -109,8 +117,10 @@ export class Journal {
       }
       const meta = Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string, value: string }>).map(r => [r.key, r.value]))
       if (meta.owner !== owner) throw new Error(`it belongs to peer ${meta.owner}, not to this node (${owner}): give each identity its own --data-dir`)
-      if (Number(meta.schema) === 1) Journal.upgradeFrom1(db)
-      else if (Number(meta.schema) !== JOURNAL_SCHEMA_VERSION) throw new Error(`its schema version is ${meta.schema}, this mesh reads ${JOURNAL_SCHEMA_VERSION}`)
+      const schema = Number(meta.schema)
+      if (schema === 1) Journal.upgradeFrom1(db)
+      if (schema === 1 || schema === 2) Journal.upgradeFrom2(db)
+      else if (schema !== JOURNAL_SCHEMA_VERSION) throw new Error(`its schema version is ${meta.schema}, this mesh reads ${JOURNAL_SCHEMA_VERSION}`)
       return new Journal(db, location)
     } catch (err: any) {
       db?.close()
@@ -134,6 +144,7 @@ export class Journal {
     put.run('schema', '1')
     db.pragma(`application_id = ${JOURNAL_APPLICATION_ID}`)
     Journal.upgradeFrom1(db)
+    Journal.upgradeFrom2(db)
   }
 
   /**
@@ -147,6 +158,21 @@ export class Journal {
         ALTER TABLE jobs ADD COLUMN progress BLOB;
         CREATE INDEX jobs_unfinished ON jobs (peer) WHERE finished IS NULL;
       `)
+      db.prepare("UPDATE meta SET value = '2' WHERE key = 'schema'").run()
+    })()
+  }
+
+  /**
+   * Schema 3: an index of the kept results (finished, not expired) by their
+   * other holder, so the results a departed peer also held are found a page
+   * at a time (src/results/recopy.ts), not by a scan of all. It indexes the
+   * peer id's last KEPT_PEER_TAIL characters, not the whole 52: ~22 bytes a
+   * kept result instead of ~120 with (peer, id) (the query checks the whole
+   * peer id too); within one tail its entries are in rowid order, the pages'.
+   */
+  private static upgradeFrom2 (db: BetterSqlite3.Database): void {
+    db.transaction(() => {
+      db.exec(`CREATE INDEX jobs_kept ON jobs (substr(peer, -${KEPT_PEER_TAIL})) WHERE finished IS NOT NULL AND state != 'EXPIRED'`)
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(String(JOURNAL_SCHEMA_VERSION))
     })()
   }
@@ -161,6 +187,9 @@ export class Journal {
       setPeer: db.prepare('UPDATE jobs SET peer = ? WHERE id = ?'),
       takeOver: db.prepare("UPDATE jobs SET role = 'provider', peer = NULL WHERE id = ?"),
       heldWith: db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE finished IS NULL AND peer = ?`),
+      keptWith: db.prepare(`SELECT rowid AS seq, ${COLUMNS} FROM jobs INDEXED BY jobs_kept
+        WHERE substr(peer, -${KEPT_PEER_TAIL}) = substr(@peer, -${KEPT_PEER_TAIL}) AND peer = @peer AND finished IS NOT NULL AND state != 'EXPIRED' AND rowid > @after
+        ORDER BY rowid LIMIT @limit`),
       settle: db.prepare('UPDATE jobs SET state = @state, finished = @finished, outcome = @outcome, args = NULL, progress = NULL, size = @size WHERE id = @id AND finished IS NULL'),
       expire: db.prepare("UPDATE jobs SET state = 'EXPIRED', outcome = NULL, size = 0 WHERE id = ?"),
       finishedBytes: db.prepare('SELECT sum(size) AS n FROM jobs WHERE finished IS NOT NULL'),
@@ -175,15 +204,19 @@ export class Journal {
   /**
    * Journal a job this node accepted (or keeps a copy of): one statement, no
    * look-up first. Refused with STORE_FULL when the disk is full (nothing
-   * stored before is touched), BAD_ARGUMENT when the id is already held.
+   * stored before is touched), BAD_ARGUMENT when the id is already held. A
+   * finished row (a result copied here from its last holder) counts towards
+   * the bytes bound like one that finished here.
    */
   accept (row: JobRow): void {
+    const size = row.finished !== null ? sizeOf(row.id, row.outcome) : 0
     try {
-      this.write(() => this.statements.insert.run(this.toSql(row, 0)))
+      this.write(() => this.statements.insert.run(this.toSql(row, size)))
     } catch (err: any) {
       if (err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new BadArgumentError(`job ${row.id} is already held here`)
       throw err
     }
+    this.finishedBytes += size
   }
 
   /** Run `op` (several writes) as one transaction: one commit. */
@@ -219,9 +252,18 @@ export class Journal {
     return (this.statements.heldWith.all(peer) as SqlRow[]).map(r => fromSql(r) as JobRow)
   }
 
+  /**
+   * Up to `limit` kept results (finished, not expired) whose other holder is
+   * `peer`, in journal order after position `after` (0: from the start): one
+   * page of an index look-up. Each row's `seq` is where the next page starts.
+   */
+  keptWith (peer: string, after: number, limit: number): Array<JobRow & { seq: number }> {
+    return (this.statements.keptWith.all({ peer, after, limit }) as Array<SqlRow & { seq: number }>).map(r => ({ ...r, idempotent: r.idempotent === 1 }))
+  }
+
   /** Record a job's final state and outcome; the arguments are dropped (no longer needed). */
   settle (id: string, state: StoredState, outcome: Uint8Array | null, finished: number): boolean {
-    const size = (outcome?.byteLength ?? 0) + id.length + 64
+    const size = sizeOf(id, outcome)
     const changed = this.write(() => this.statements.settle.run({ id, state, outcome, finished, size })).changes > 0
     if (changed) this.finishedBytes += size
     return changed

@@ -261,6 +261,30 @@ describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
     assert.deepEqual({ done: status.progress?.done, total: status.progress?.total, job: status.progress?.job }, { done: progress.done, total: progress.total, job: progress.job })
   })
 
+  it('the provider killed (SIGKILL) mid-job: the replica that takes it over reads as the provider last sent it (state and progress), not PENDING', async function () {
+    const bData = join(dir, 'replica-progress-data')
+    const a = await node(['--serve', 'matmul', '--workers', '1', '--data-dir', ':memory:'])
+    const b = await node(['--serve', 'matmul', '--workers', '1', '--data-dir', bData, '--bootstrap', ...a.addresses])
+    await submitReplicated(['matmul', '2', '2'], a)
+    // Split between a and b (~8 s of work), so a reports progress; b holds the copy.
+    const id = await submit(['matmul', '3000', '3000', '--job-timeout', '600000'], [a])
+    assert.equal(parseJobId(id).replica, holderHint(b.peerId))
+    // Nothing but a's batches of changes puts a running state or progress in b's copy.
+    await until('the job\'s progress in the replica\'s journal', async () => (await journalRow(bData, id))?.progress != null, 120_000)
+    await a.stop('SIGKILL')
+    await until('the replica takes the job over', async () => (await journalRow(bData, id))?.role === 'provider', 60_000)
+    // Alone, b re-runs it whole (nobody to split with): no new progress, so what it reports is what a last sent.
+    const r = await runCli(['status', id, '--json', ...reach(b)])
+    assert.equal(r.code, 0, r.stderr)
+    const status = JSON.parse(r.stdout) as { status: string, progress?: { done: number, total: number, job: string } }
+    assert.ok(status.status === 'STARTED' || status.status === 'PROGRESS', r.stdout)
+    const held = await journalRow(bData, id)
+    assert.ok(held?.progress != null && held.finished === null)
+    const sent = decode(held.progress) as { done: number, total: number, job: string }
+    assert.ok(sent.total > 0 && sent.done < sent.total, JSON.stringify(sent))
+    assert.deepEqual({ done: status.progress?.done, total: status.progress?.total, job: status.progress?.job }, { done: sent.done, total: sent.total, job: sent.job })
+  })
+
   describe('a job that lost a holder gets a new replica', function () {
     /** Three providers that all know each other, each journaling on disk (so the test can see who holds what). */
     async function trio (): Promise<Array<{ n: CliNode, data: string }>> {
@@ -299,6 +323,40 @@ describe('the CLI: mesh submit, status, result, cancel, jobs', function () {
       assert.equal((await journalRow(third.data, id))?.role, 'replica')
       await replica.n.stop('SIGKILL')
       await finishedBy(third, id, '42\n')
+    })
+
+    /** A finished job at `holder` (killed last) whose other holder `first` is killed: `holder` copies the result to `third`, which answers after both died. */
+    async function resultOutlives (id: string, first: { n: CliNode, data: string }, holder: { n: CliNode, data: string }, third: { n: CliNode, data: string }, printed: string): Promise<void> {
+      await first.n.stop('SIGKILL')
+      await until('the result is copied to the third node', async () => {
+        const copy = await journalRow(third.data, id)
+        return copy?.state === 'SUCCESS' && copy.peer === holder.n.peerId
+      }, 60_000)
+      await until('the holder journals the new holder', async () => (await journalRow(holder.data, id))?.peer === third.n.peerId, 60_000)
+      await holder.n.stop('SIGKILL')
+      const r = await runCli(['result', id, ...reach(third.n)])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, printed)
+      assert.equal((await runCli(['status', id, ...reach(third.n)])).stdout, 'SUCCESS\n')
+    }
+
+    it('a finished job whose replica died gets a new one: the provider dies too, and the result is still there by id', async function () {
+      const nodes = await trio()
+      const id = await submitReplicated(['slowAdd', '20', '22', '10'], nodes[0].n)
+      const { provider, replica, third } = roles(id, nodes)
+      assert.equal((await runCli(['result', id, '--wait', ...reach(provider.n)])).stdout, '42\n')
+      await until('the outcome reaches the replica', async () => (await journalRow(replica.data, id))?.state === 'SUCCESS', 60_000)
+      assert.equal(await journalRow(third.data, id), undefined, 'two holders, not three')
+      await resultOutlives(id, replica, provider, third, '42\n')
+    })
+
+    it('a finished job whose provider died: the replica copies the result on; it dies too, and the result is still there by id', async function () {
+      const nodes = await trio()
+      const id = await submitReplicated(['slowAdd', '1', '2', '10'], nodes[0].n)
+      const { provider, replica, third } = roles(id, nodes)
+      assert.equal((await runCli(['result', id, '--wait', ...reach(provider.n)])).stdout, '3\n')
+      await until('the outcome reaches the replica', async () => (await journalRow(replica.data, id))?.state === 'SUCCESS', 60_000)
+      await resultOutlives(id, provider, replica, third, '3\n')
     })
 
     it('replica dies: the provider picks another; the provider dies too: that one finishes the job and answers', async function () {

@@ -4,6 +4,7 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { createTransport } from '../../src/node/libp2p.js'
 import { LanRegistry, type LanRegistryComponents } from '../../src/registry/lan.js'
+import { PeerIds } from '../../src/registry/peer-ids.js'
 import type { NodeRecord } from '../../src/registry/record.js'
 import type { Registry } from '../../src/registry/registry.js'
 
@@ -104,5 +105,26 @@ describe('LAN registry', function () {
     await b.libp2p.hangUp(a.libp2p.peerId)
     assert.equal((await left)[0], a.libp2p.peerId.toString())
     assert.deepEqual(b.registry.peers(), [])
+  })
+
+  it('parses a known peer\'s id once, and forgets it with its record', async function () {
+    const a = await registryNode('a')
+    const b = await registryNode('b')
+    nodes.push(a, b)
+    const ids = new PeerIds(b.registry)
+    const peer = a.libp2p.peerId.toString()
+    // Not known yet: parsed each time, not kept.
+    assert.ok(ids.of(peer).equals(a.libp2p.peerId))
+    assert.notEqual(ids.of(peer), ids.of(peer))
+    const joined = change(b.registry, (_, r) => r !== undefined)
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+    await joined
+    const kept = ids.of(peer)
+    assert.equal(ids.of(peer), kept)
+    const left = change(b.registry, (_, r) => r === undefined)
+    await b.libp2p.hangUp(a.libp2p.peerId)
+    await left
+    assert.notEqual(ids.of(peer), kept)
+    assert.throws(() => ids.of('not-a-peer-id'))
   })
 })
