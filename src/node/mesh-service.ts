@@ -263,7 +263,7 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
     routes.handleInternal(SCHEDULE_NAMESPACE, this.schedules.handle)
     // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
     // Pulled from neighbours only (the records flood on from there): a relayed record's origin is not connected, and syncing with it dialled it (issue 15: every node dialled every node).
-    this.on('peer:join', (record) => { if (this.served.length > 0 && components.connectionManager.getConnections(peerIdFromString(record.peerId)).length > 0) void this.schedules.sync(record.peerId) })
+    this.on('peer:join', (record) => { if (this.served.length > 0 && components.connectionManager.getConnections(peerIds.of(record.peerId)).length > 0) void this.schedules.sync(record.peerId) })
   }
 
   private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {
