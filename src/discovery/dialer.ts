@@ -1,9 +1,9 @@
-import type { Libp2p, Logger, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, type Multiaddr } from '@multiformats/multiaddr'
 import {
-  DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_BASE_MS, DIAL_FORGET_MS, DIAL_MAX_PARALLEL, DIAL_MAX_PEERS, DIAL_TARGET_PEERS, DIAL_YIELD_MS
+  DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_BASE_MS, DIAL_FORGET_MS, DIAL_MAX_PARALLEL, DIAL_MAX_PEERS, DIAL_TARGET_PEERS, DIAL_TIMEOUT_MS, DIAL_YIELD_MS
 } from '../constants.js'
 import type { DiscoveredPeer, LanDiscovery } from './mdns.js'
 
@@ -20,6 +20,8 @@ interface Target {
   timer?: NodeJS.Timeout
   queued: boolean
   dialing: boolean
+  /** Aborts this node's dial in flight when the peer's own dial to us connects first. */
+  abort?: AbortController
 }
 
 /**
@@ -71,6 +73,18 @@ export class PeerDialer {
     t.timer = undefined
   }
 
+  /**
+   * Both ends dialled (the other's yield ran out while our handshake was
+   * still under way on a busy CPU) and theirs arrived first: stop ours. A
+   * second connection would cost both ends a handshake, identify and the
+   * registry streams again, for nothing.
+   */
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    if (evt.detail.direction !== 'inbound') return
+    const t = this.targets.get(evt.detail.remotePeer.toString())
+    if (t?.dialing === true) t.abort?.abort()
+  }
+
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const t = this.targets.get(evt.detail.toString())
     if (t !== undefined) this.schedule(t, this.backoff(0))
@@ -88,12 +102,14 @@ export class PeerDialer {
     this.running = true
     this.libp2p.addEventListener('peer:connect', this.onConnect)
     this.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.libp2p.addEventListener('connection:open', this.onOpen)
   }
 
   stop (): void {
     this.running = false
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
     this.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.libp2p.removeEventListener('connection:open', this.onOpen)
     for (const t of this.targets.values()) clearTimeout(t.timer)
     this.targets.clear()
     this.queue.length = 0
@@ -174,9 +190,14 @@ export class PeerDialer {
     return this.libp2p.getConnections(t.id).length > 0
   }
 
-  /** Whether to dial `t` now: a bootstrap peer, the ring successor, or while under the target degree. */
+  /**
+   * Whether to dial `t` now: a bootstrap peer, the ring successor, or while
+   * under the target degree, counting the dials already in flight: counting
+   * connections alone, a node joining 20 others dialled nearly all of them
+   * while its first handshakes were still running.
+   */
   private wanted (t: Target): boolean {
-    return t.pinned || this.libp2p.getPeers().length < DIAL_TARGET_PEERS || this.successor() === t
+    return t.pinned || this.libp2p.getPeers().length + this.active < DIAL_TARGET_PEERS || this.successor() === t
   }
 
   /** The known peer with the next peer id up from ours (wrapping around). */
@@ -214,14 +235,17 @@ export class PeerDialer {
       if (this.targets.get(t.id.toString()) !== t || this.connected(t) || !this.wanted(t)) continue
       this.active++
       t.dialing = true
-      this.libp2p.dial(t.addrs).then(() => {
+      t.abort = new AbortController()
+      this.libp2p.dial(t.addrs, { signal: AbortSignal.any([t.abort.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }).then(() => {
         t.failures = 0
       }, (err: any) => {
+        if (this.connected(t)) return // aborted: the peer's own dial connected first
         t.failures++
         this.log('dial %p failed (%d): %s', t.id, t.failures, err.message)
       }).finally(() => {
         this.active--
         t.dialing = false
+        t.abort = undefined
         if (this.running && this.targets.get(t.id.toString()) === t && !this.connected(t)) {
           if (!t.pinned && Date.now() - t.seen > DIAL_FORGET_MS) this.drop(t)
           else this.schedule(t, this.backoff(t.failures))

@@ -4,7 +4,6 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2pOptions as Libp2pInit } from 'libp2p'
 import { DIAL_TIMEOUT_MS } from '../constants.js'
@@ -48,7 +47,9 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
     transports: [tcp()],
     connectionEncrypters: [joinChunks(noise())],
     streamMuxers: [yamux()],
-    ...(options.psk !== undefined ? { connectionProtector: preSharedKey({ psk: options.psk }) } : {}),
+    // pnet is imported only with a key: it instantiates WebAssembly (xsalsa20)
+    // at import, memory every node without --psk held for nothing (issue 15).
+    ...(options.psk !== undefined ? { connectionProtector: (await import('@libp2p/pnet')).preSharedKey({ psk: options.psk }) } : {}),
     // libp2p's monitor pings every connection every 10 s on a new stream and
     // aborts it when a ping is slow: with 50 peers that was most of an idle
     // node's CPU, and on a loaded machine it cut healthy connections. A dead
@@ -60,6 +61,11 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
       // the aborted attempt was only retried (and aborted) again.
       dialTimeout: DIAL_TIMEOUT_MS,
       inboundUpgradeTimeout: DIAL_TIMEOUT_MS,
+      // And for each address: libp2p 3.3 gives one address only 6 s, so a
+      // handshake slowed by a busy CPU was aborted (EncryptionFailedError:
+      // aborted due to timeout) and started again from nothing, costing the
+      // CPU twice. On loopback, the scale tests' client waited 20-40 s so.
+      addressDialTimeout: DIAL_TIMEOUT_MS,
       // Every node on one machine dials from 127.0.0.1: libp2p's per-IP
       // inbound rate limit would refuse a few nodes starting together.
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']

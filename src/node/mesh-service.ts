@@ -257,11 +257,13 @@ export class MeshService extends EventEmitter<MeshNodeEvents> implements Startab
       members: () => [peerId, ...registry.peers().map(r => r.peerId)],
       providers: (task) => this.caller.providers(task),
       call: callPeer,
-      runHere
+      runHere,
+      neighbours: () => [...new Set(components.connectionManager.getConnections().map(c => c.remotePeer.toString()))]
     })
     routes.handleInternal(SCHEDULE_NAMESPACE, this.schedules.handle)
     // A node that serves nothing (a CLI client) never fires a tick: it pulls schedules only when asked (syncSchedules).
-    this.on('peer:join', (record) => { if (this.served.length > 0) void this.schedules.sync(record.peerId) })
+    // Pulled from neighbours only (the records flood on from there): a relayed record's origin is not connected, and syncing with it dialled it (issue 15: every node dialled every node).
+    this.on('peer:join', (record) => { if (this.served.length > 0 && components.connectionManager.getConnections(peerIds.of(record.peerId)).length > 0) void this.schedules.sync(record.peerId) })
   }
 
   private readonly onRecord = (peer: string, record: NodeRecord | undefined): void => {

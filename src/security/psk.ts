@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { chmod, readFile, writeFile } from 'node:fs/promises'
-import { generateKey } from '@libp2p/pnet'
 import { PSK_MDNS_TAG_PREFIX } from '../constants.js'
 import { ConfigError } from '../errors.js'
 
@@ -19,11 +18,13 @@ import { ConfigError } from '../errors.js'
  */
 const PSK_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n([0-9a-fA-F]{64})$/
 
-/** A fresh random key, encoded in the pnet format (95 bytes). */
+/**
+ * A fresh random key, encoded in the pnet format (95 bytes), as @libp2p/pnet's
+ * generateKey writes it; importing pnet for that instantiated its WebAssembly
+ * in every node, with a key or without (issue 15: resident memory).
+ */
 export function generatePsk (): Uint8Array {
-  const key = new Uint8Array(95)
-  generateKey(key)
-  return key
+  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}`)
 }
 
 /** Write a fresh key to `file` (mode 0600); refuses to overwrite an existing file. */

@@ -39,6 +39,12 @@ export interface ScheduleComponents {
   providers: (task: string) => string[]
   call: (peer: string, name: string, args: unknown[], options: CallOptions) => Promise<unknown>
   runHere: (task: string, args: unknown[], ctx: { from: string, signal: AbortSignal, timeout: number }) => Promise<unknown>
+  /**
+   * The peers this node is connected to. The mesh is partial (issue 15): a
+   * node syncs with its neighbours only, and passes a record new to it on to
+   * them, so two meshes joined by one connection learn each other's schedules.
+   */
+  neighbours?: () => string[]
 }
 
 /** `refused`: records not applied because their signature was missing or bad, or they did not parse. */
@@ -118,7 +124,9 @@ export class ScheduleService {
   async sync (peer: string): Promise<void> {
     try {
       const list = await this.c.call(peer, SCHEDULE_ROUTES.list, [], { timeout: 10_000 })
-      if (Array.isArray(list)) for (const r of list) await this.merge(r).catch((err: any) => { log('record from %s refused: %s', peer, err.message) })
+      const fresh: unknown[] = []
+      if (Array.isArray(list)) for (const r of list) if (await this.merge(r).catch((err: any) => { log('record from %s refused: %s', peer, err.message); return false })) fresh.push(r)
+      this.pass(fresh, peer)
     } catch (err: any) {
       log('schedule sync with %s failed: %s', peer, err.message)
     }
@@ -146,11 +154,23 @@ export class ScheduleService {
     }))
   }
 
+  /** Pass records new here on to the neighbours but `from` (each node passes a version on once: the flood ends). */
+  private pass (envelopes: unknown[], from: string): void {
+    if (envelopes.length === 0) return
+    for (const p of this.c.neighbours?.() ?? []) {
+      if (p === from || p === this.c.peerId) continue
+      for (const envelope of envelopes) {
+        this.c.call(p, SCHEDULE_ROUTES.put, [envelope], { timeout: 10_000 }).catch((err: any) => { log('passing a record to %s failed: %s', p, err.message) })
+      }
+    }
+  }
+
   /**
    * Verify a signed record (BAD_FRAME for a missing or bad signature, counted
    * and never applied); keep it if newer (on disk too), and (re)arm its timer.
+   * True if it was new here.
    */
-  private async merge (envelope: unknown): Promise<void> {
+  private async merge (envelope: unknown): Promise<boolean> {
     let r: ScheduleRecord
     try {
       r = await openSchedule(envelope)
@@ -159,16 +179,17 @@ export class ScheduleService {
       throw err
     }
     const old = this.records.get(r.name)
-    if (old !== undefined && old.record.version >= r.version) return
+    if (old !== undefined && old.record.version >= r.version) return false
     const signed = envelope as SignedSchedule
     this.store?.putSchedule(r.name, r.version, encode({ payload: signed.payload, signature: signed.signature }))
     this.records.set(r.name, { record: r, envelope: { payload: signed.payload, signature: signed.signature } })
     clearTimeout(this.timers.get(r.name))
     this.timers.delete(r.name)
-    if (r.deleted === true || this.stopped) return
+    if (r.deleted === true || this.stopped) return true
     const ticks = parseSchedule(r.spec)
     this.catchUp(r, ticks)
     this.arm(r, ticks)
+    return true
   }
 
   /** At most one catch-up: the latest tick missed since the schedule was made, if this node owns it and it was not fired. */
@@ -268,7 +289,7 @@ export class ScheduleService {
 
   readonly handle: RouteHandler = async (call, from) => {
     switch (call.task) {
-      case SCHEDULE_ROUTES.put: await this.merge(call.args[0]); return null
+      case SCHEDULE_ROUTES.put: if (await this.merge(call.args[0])) this.pass([call.args[0]], from); return null
       case SCHEDULE_ROUTES.list: return [...this.records.values()].map(h => h.envelope)
       case SCHEDULE_ROUTES.fired:
         if (typeof call.args[0] === 'string' && Number.isFinite(tickTime(call.args[0]))) this.note(call.args[0], 'fired')
