@@ -149,7 +149,8 @@ export async function createMeshNode (options: MeshNodeOptions = {}): Promise<Me
     if (err instanceof MeshError) throw err
     throw new ConfigError(`cannot create the node: ${err.message}`)
   }
-  const dialer = dialDiscovered(libp2p)
+  // A node that serves nothing (a CLI client) is dialled by nobody: it dials what it finds at once.
+  const dialer = dialDiscovered(libp2p, options.serve !== undefined)
   try {
     await libp2p.start()
   } catch (err: any) {
