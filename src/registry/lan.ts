@@ -75,6 +75,8 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     })
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
     await this.sign()
     this.refreshTimer = setInterval(() => {
       this.expire()
@@ -89,6 +91,8 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     clearTimeout(this.publishTimer)
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events.removeEventListener('transport:listening', this.onSelfUpdate)
     await this.components.registrar.unhandle(REGISTRY_PROTOCOL).catch(() => {})
     for (const stream of this.pushStreams.values()) stream.abort(new Error('node stopping'))
     this.pushStreams.clear()
@@ -242,9 +246,25 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     // Held and forwarded as it arrived: the origin's bytes and signature, length-prefixed again.
     const framed = encodeFrame(frame)
     const forward = this.relay.hold(from, record, framed)
-    if (record.peerId !== from && forward && !this.connected(record.peerId)) this.learnAddrs(record)
+    // The addresses are in the peer store before anyone hears of the record: a caller that picks this
+    // peer at once must be able to dial it (emitted first, a CLI call raced the merge: "no valid addresses").
+    if (record.peerId !== from && forward && !this.connected(record.peerId)) await this.learnAddrs(record)
     this.emit('change', record.peerId, record)
     if (forward) this.forward(framed, from, record.peerId)
+  }
+
+  /**
+   * This node's addresses changed (libp2p fills them in as its listeners
+   * come up, after the first record was signed: 'transport:listening'; and
+   * later, 'self:peer:update'): re-sign at once, or peers
+   * that learn of this node through a relay hold a record with no address
+   * to dial until the next refresh.
+   */
+  private readonly onSelfUpdate = (): void => {
+    if (!this.running) return
+    const addrs = this.components.addressManager.getAddresses().map(String)
+    const signed = this.current?.record.addrs ?? []
+    if (addrs.length !== signed.length || addrs.some((a, i) => a !== signed[i])) void this.publishNow().catch(() => {})
   }
 
   private connected (peer: string): boolean {
@@ -252,10 +272,10 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   }
 
   /** A relayed record's addresses go to the peer store, so a call to that peer can dial it. */
-  private learnAddrs (record: NodeRecord): void {
+  private async learnAddrs (record: NodeRecord): Promise<void> {
     try {
       const multiaddrs = record.addrs.map(a => multiaddr(a).decapsulateCode(CODE_P2P))
-      this.components.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs }).catch(() => {})
+      await this.components.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs })
     } catch (err: any) {
       this.log('bad addresses in the record of %s: %s', record.peerId, err.message)
     }
