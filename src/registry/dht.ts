@@ -31,6 +31,16 @@ export async function taskKey (task: string): Promise<CID> {
  * Which DHT is the node's own (createMeshNode's `dht: true` runs one with
  * mesh's private protocol id; an embedding app may bring its own).
  */
+/** One lookup of a task's providers, shared by every caller waiting for that task. */
+interface SharedLookup {
+  /** Aborts the lookup and its dials: once every caller that joined it has given up. */
+  controller: AbortController
+  /** Callers whose signal has not aborted yet. */
+  waiting: number
+  /** Settles when the DHT query ends (its dials may still be under way). */
+  done: Promise<void>
+}
+
 export class DhtDirectory {
   private readonly log: Logger
   private tasks: string[] = []
@@ -39,7 +49,7 @@ export class DhtDirectory {
   /** Connections when the last provide round started. */
   private peersAtRound = 0
   private running = false
-  private readonly lookups = new Map<string, Promise<void>>()
+  private readonly lookups = new Map<string, SharedLookup>()
 
   constructor (private readonly components: DhtDirectoryComponents) {
     this.log = components.logger.forComponent('mesh:dht')
@@ -72,14 +82,33 @@ export class DhtDirectory {
   /**
    * Look up the providers of `task` and dial those not connected (at most
    * DHT_FIND_MAX_DIALS), until the lookup ends or `signal` aborts; their
-   * records then arrive through the registry. One lookup per task at a time.
+   * records then arrive through the registry. One lookup per task at a time,
+   * shared by its callers: it (and its dials) stops when the last of them
+   * aborts, not when the first does, so a short call that gives up does not
+   * cancel the lookup a longer one is waiting on. Resolves when the query
+   * ends or `signal` aborts, whichever is first.
    */
   async find (task: string, signal: AbortSignal): Promise<void> {
-    const running = this.lookups.get(task)
-    if (running !== undefined) return await running
-    const lookup = this.lookup(task, signal).finally(() => { this.lookups.delete(task) })
-    this.lookups.set(task, lookup)
-    return await lookup
+    if (signal.aborted) return
+    let shared = this.lookups.get(task)
+    if (shared === undefined) {
+      const controller = new AbortController()
+      const created: SharedLookup = {
+        controller,
+        waiting: 0,
+        done: this.lookup(task, controller.signal).finally(() => { if (this.lookups.get(task) === created) this.lookups.delete(task) })
+      }
+      this.lookups.set(task, created)
+      shared = created
+    }
+    const lookup = shared
+    lookup.waiting++
+    const left = Promise.withResolvers<void>()
+    signal.addEventListener('abort', () => {
+      if (--lookup.waiting === 0) lookup.controller.abort()
+      left.resolve()
+    }, { once: true })
+    await Promise.race([lookup.done, left.promise])
   }
 
   /** Peers the DHT lists as providers of `task` (this node excluded), without dialling them. */
