@@ -20,6 +20,16 @@ export async function taskKey (task: string): Promise<CID> {
   return CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`mesh/task/${task}`)))
 }
 
+/** One lookup of a task's providers, shared by every caller waiting for that task. */
+interface SharedLookup {
+  /** Aborts the lookup and its dials: once every caller that joined it has given up. */
+  controller: AbortController
+  /** Callers whose signal has not aborted yet. */
+  waiting: number
+  /** Settles when the DHT query ends (its dials may still be under way). */
+  done: Promise<void>
+}
+
 /**
  * Providers found beyond the peers a node is connected to, for meshes that
  * mDNS and record relaying do not span (docs/dht.md): a node that serves
@@ -31,16 +41,6 @@ export async function taskKey (task: string): Promise<CID> {
  * Which DHT is the node's own (createMeshNode's `dht: true` runs one with
  * mesh's private protocol id; an embedding app may bring its own).
  */
-/** One lookup of a task's providers, shared by every caller waiting for that task. */
-interface SharedLookup {
-  /** Aborts the lookup and its dials: once every caller that joined it has given up. */
-  controller: AbortController
-  /** Callers whose signal has not aborted yet. */
-  waiting: number
-  /** Settles when the DHT query ends (its dials may still be under way). */
-  done: Promise<void>
-}
-
 export class DhtDirectory {
   private readonly log: Logger
   private tasks: string[] = []
