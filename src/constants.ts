@@ -376,6 +376,21 @@ export const MAX_RECORDS = 4_096
 export const MAX_RECORDS_PER_NEIGHBOUR = 512
 export const MAX_RELAYED_RECORD_BYTES = 16 * 1024
 export const RELAY_LOAD_INTERVAL_MS = 1_000
+/**
+ * Relayed records are announced as (origin, seq) and pulled by the
+ * neighbours that lack them (src/registry/pull.ts). Announcements to a
+ * neighbour are batched for RELAY_ANNOUNCE_MS (a mesh starting up accepts
+ * dozens of records a second: one frame, not dozens; 20 ms is small beside
+ * a hop's verify on a busy CPU). A record asked of a neighbour is asked of
+ * the next announcer after RELAY_PULL_TIMEOUT_MS (or at once when that
+ * neighbour goes): long enough for a loaded node to answer, short beside
+ * the 5 s refresh that would bring it anyway. A `have` or `want` frame
+ * carries at most MAX_ANNOUNCED_PER_FRAME entries (~60 B each: ~60 KiB,
+ * well under MAX_RECORD_BYTES).
+ */
+export const RELAY_ANNOUNCE_MS = 20
+export const RELAY_PULL_TIMEOUT_MS = 2_000
+export const MAX_ANNOUNCED_PER_FRAME = 1_024
 /*
  * Detached jobs and their journal (src/results/, src/store/, docs/results.md).
  */

@@ -6,9 +6,10 @@ import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { decode, encode } from '../codec.js'
 import {
   LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS, REGISTRY_MAX_LISTENERS,
-  REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL
+  REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL, RELAY_ANNOUNCE_MS, RELAY_PULL_TIMEOUT_MS
 } from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
+import { PullTable, haveFrames, readHave, readWant, type Announced } from './pull.js'
 import { openRecord, signRecord, type NodeRecord } from './record.js'
 import { RelayTable, peek } from './relay.js'
 import type { OfferPart, Registry, RegistryEvents } from './registry.js'
@@ -32,14 +33,30 @@ export interface LanRegistryComponents {
  * it pushes again when the offer changes. Records are only accepted signed
  * by the key of the peer they describe, and with a growing seq. Each node
  * relays the records it accepts, unchanged, to its other neighbours, and
- * gives a new neighbour every record it holds (./relay.ts): the mesh need
- * not be fully connected, and one connection shows a client all of it. A
+ * offers a new neighbour every record it holds (./relay.ts): the mesh need
+ * not be fully connected, and one connection shows a client all of it.
+ * Relayed records are announced (`have`: origin and seq, batched) and sent
+ * only to a neighbour that asks (`want`, on the same stream), so each
+ * record crosses to each node about once (./pull.ts). A
  * record goes away when its peer's connection closes (and the neighbour that
  * saw it close tells the others: a `lost` notice), or when it is not
  * refreshed in time.
  */
 export class LanRegistry extends EventEmitter<RegistryEvents> implements Registry {
   private readonly relay = new RelayTable()
+  private readonly pulls = new PullTable()
+  /** Origins waiting for the next batch of announcements, by neighbour. */
+  private readonly announcing = new Map<string, Set<string>>()
+  /** Each neighbour's stream to us: where `want`s for what it announced go. */
+  private readonly inbound = new Map<string, Stream>()
+  private announceTimer?: NodeJS.Timeout
+  /**
+   * What came in over the registry streams: signed records (and of them,
+   * duplicates dropped before verifying), records announced by neighbours
+   * and asked for. How much the relay costs, for tests and tuning.
+   */
+  readonly traffic = { records: 0, duplicates: 0, announced: 0, asked: 0 }
+  private pullTimer?: NodeJS.Timeout
   private readonly parts: Array<() => OfferPart> = []
   private readonly log: Logger
   private readonly pushStreams = new Map<string, Stream>()
@@ -83,12 +100,16 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
       void this.publishNow()
     }, RECORD_REFRESH_MS)
     this.refreshTimer.unref()
+    this.pullTimer = setInterval(() => { this.retryPulls() }, RELAY_PULL_TIMEOUT_MS / 4)
+    this.pullTimer.unref()
   }
 
   async stop (): Promise<void> {
     this.running = false
     clearInterval(this.refreshTimer)
+    clearInterval(this.pullTimer)
     clearTimeout(this.publishTimer)
+    clearTimeout(this.announceTimer)
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
@@ -96,6 +117,9 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     await this.components.registrar.unhandle(REGISTRY_PROTOCOL).catch(() => {})
     for (const stream of this.pushStreams.values()) stream.abort(new Error('node stopping'))
     this.pushStreams.clear()
+    this.inbound.clear()
+    this.announcing.clear()
+    this.pulls.clear()
     this.relay.clear()
   }
 
@@ -167,6 +191,12 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     if (this.current !== undefined) this.sendFrame(peer, stream, this.current.frame)
   }
 
+  /** Several frames in one write (one Yamux frame, one Noise box). */
+  private sendFrames (peer: string, stream: Stream, frames: Uint8Array[]): void {
+    if (frames.length === 0) return
+    this.sendFrame(peer, stream, frames.length === 1 ? frames[0] : Buffer.concat(frames))
+  }
+
   private sendFrame (peer: string, stream: Stream, frame: Uint8Array): void {
     try {
       stream.send(frame)
@@ -184,6 +214,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
       const stream = await this.components.connectionManager.openStream(peer, REGISTRY_PROTOCOL)
       if (!this.running) { stream.abort(new Error('node stopping')); return }
       this.pushStreams.set(key, stream)
+      this.answerWants(key, stream)
       stream.addEventListener('close', () => {
         if (this.pushStreams.get(key) !== stream) return
         this.pushStreams.delete(key)
@@ -191,8 +222,10 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
         if (this.running && this.components.connectionManager.getConnections(peer).length > 0) void this.openPushStream(peer)
       })
       this.sendCurrent(key, stream)
-      // Everything this node knows, so a new neighbour (a client) sees the whole mesh at once.
-      for (const h of this.relay.held.values()) if (h.record.peerId !== key && h.via !== key) this.sendFrame(key, stream, h.frame)
+      // Everything this node knows, so a new neighbour (a client) sees the whole mesh at once: it asks for what it lacks.
+      const held: Announced[] = []
+      for (const h of this.relay.held.values()) if (h.record.peerId !== key && h.via !== key) held.push([h.record.peerId, h.record.seq])
+      this.sendFrames(key, stream, haveFrames(held).map(f => encodeFrame(encode(f))))
     } catch (err: any) {
       this.log('cannot open registry stream to %p: %s', peer, err.message)
     } finally {
@@ -200,10 +233,34 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     }
   }
 
+  /** `want` frames a neighbour writes back on our push stream: answer each with the records it names. */
+  private answerWants (peer: string, stream: Stream): void {
+    const decoder = new FrameDecoder(MAX_RECORD_BYTES)
+    stream.addEventListener('message', (evt) => {
+      try {
+        for (const frame of decoder.push(evt.data)) {
+          const want = readWant(decode(frame))
+          if (want === undefined) throw new Error('not a want frame')
+          const frames: Uint8Array[] = []
+          for (const origin of want) {
+            const h = this.relay.held.get(origin)
+            if (h !== undefined) frames.push(h.frame)
+          }
+          this.sendFrames(peer, stream, frames)
+        }
+      } catch (err: any) {
+        this.log('bad want from %s: %s', peer, err.message)
+        stream.abort(err)
+      }
+    })
+  }
+
   private receive (stream: Stream, connection: Connection): void {
     const from = connection.remotePeer.toString()
     const decoder = new FrameDecoder(MAX_RECORD_BYTES)
     stream.maxReadBufferLength = MAX_RECORD_BYTES * 2
+    this.inbound.set(from, stream)
+    stream.addEventListener('close', () => { if (this.inbound.get(from) === stream) this.inbound.delete(from) })
     // Records are verified one at a time, in order, so a slow verify cannot
     // let an older record overtake a newer one.
     let chain = Promise.resolve()
@@ -230,10 +287,16 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     const envelope = decode(frame)
     const lost = envelope as { lost?: unknown, seq?: unknown } | null
     if (typeof lost?.lost === 'string' && typeof lost.seq === 'number') { this.onLost(from, lost.lost, lost.seq); return }
+    const have = readHave(envelope)
+    if (have !== undefined) { this.onHave(from, have); return }
     const head = peek(envelope)
     if (head === undefined) throw new Error('not a signed record')
     if (head.peerId === this.components.peerId.toString()) return
+    // Whatever becomes of it, it is no longer awaited.
+    this.pulls.settled(head.peerId, head.seq)
+    this.traffic.records++
     const why = this.relay.refuse(from, head.peerId, head.seq, frame.byteLength)
+    if (why === 'duplicate') this.traffic.duplicates++
     if (why === 'duplicate' || why === 'dropped') return
     if (why !== undefined) throw new Error(why)
     const record = await openRecord(envelope)
@@ -250,7 +313,32 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     // peer at once must be able to dial it (emitted first, a CLI call raced the merge: "no valid addresses").
     if (record.peerId !== from && forward && !this.connected(record.peerId)) await this.learnAddrs(record)
     this.emit('change', record.peerId, record)
-    if (forward) this.forward(framed, from, record.peerId)
+    if (forward) this.announce(record, from)
+  }
+
+  /**
+   * A neighbour announced records: ask it for those this node lacks and
+   * would take, but not for a record whose origin pushes to us itself.
+   */
+  private onHave (from: string, have: Announced[]): void {
+    const self = this.components.peerId.toString()
+    const worth = (peer: string, seq: number): boolean => peer !== self && !this.inbound.has(peer) && this.relay.refuse(from, peer, seq, 0) === undefined
+    const want = this.pulls.wanted(from, have, worth)
+    this.traffic.announced += have.length
+    this.ask(from, want)
+  }
+
+  private ask (neighbour: string, origins: string[]): void {
+    const stream = this.inbound.get(neighbour)
+    if (stream === undefined || origins.length === 0) return
+    this.traffic.asked += origins.length
+    this.sendFrame(neighbour, stream, encodeFrame(encode({ want: origins })))
+  }
+
+  /** Pulls whose neighbour went or stayed silent: ask the next neighbour that announced them. */
+  private retryPulls (): void {
+    if (this.pulls.size === 0) return
+    for (const [neighbour, origins] of this.pulls.retry(n => !this.inbound.has(n))) this.ask(neighbour, origins)
   }
 
   /**
@@ -281,11 +369,33 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     }
   }
 
-  /** Send `frame` to every neighbour but `from` and the record's origin. */
-  private forward (frame: Uint8Array, from: string, origin: string): void {
-    for (const [peer, stream] of this.pushStreams) {
-      if (peer !== from && peer !== origin) this.sendFrame(peer, stream, frame)
+  /** Announce `record` to every neighbour but `from` and its origin, in the next batch. */
+  private announce (record: NodeRecord, from: string): void {
+    for (const peer of this.pushStreams.keys()) {
+      if (peer === from || peer === record.peerId) continue
+      let batch = this.announcing.get(peer)
+      if (batch === undefined) this.announcing.set(peer, batch = new Set())
+      batch.add(record.peerId)
     }
+    if (this.announceTimer === undefined && this.announcing.size > 0) {
+      this.announceTimer = setTimeout(() => { this.flushAnnouncements() }, RELAY_ANNOUNCE_MS)
+    }
+  }
+
+  private flushAnnouncements (): void {
+    this.announceTimer = undefined
+    for (const [peer, batch] of this.announcing) {
+      const stream = this.pushStreams.get(peer)
+      if (stream === undefined) continue
+      // The newest seq held now; a record dropped meanwhile is not announced.
+      const have: Announced[] = []
+      for (const origin of batch) {
+        const h = this.relay.held.get(origin)
+        if (h !== undefined) have.push([origin, h.record.seq])
+      }
+      this.sendFrames(peer, stream, haveFrames(have).map(f => encodeFrame(encode(f))))
+    }
+    this.announcing.clear()
   }
 
   /** A neighbour lost its connection to `peer`: drop its record, unless newer or we are connected to it. */

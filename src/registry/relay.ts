@@ -6,8 +6,9 @@ import type { NodeRecord } from './record.js'
 
 /**
  * Relaying signed records beyond direct neighbours (issue 15). A node
- * forwards every record it accepts, byte for byte as its origin signed it,
- * to its other neighbours; a receiver verifies the origin's signature, so a
+ * offers every record it accepts to its other neighbours (announced, and
+ * sent byte for byte as its origin signed it to those that ask: ./pull.ts);
+ * a receiver verifies the origin's signature, so a
  * relay can drop or delay records but never forge or alter one. With it a
  * node needs only a few connections (src/discovery/dialer.ts) and still
  * knows the whole mesh, and a client bootstrapped to one node sees all of it.
@@ -17,7 +18,7 @@ import type { NodeRecord } from './record.js'
  * heard. Its rules:
  *
  * - A frame whose (peer, seq) is not newer than the one held is a duplicate
- *   (every record reaches a node once per neighbour): it is dropped before
+ *   (two neighbours answered, or an old peer pushed it): it is dropped before
  *   its signature is checked, the costly part.
  * - A direct record (from the peer it describes) goes when that connection
  *   closes, as before. A relayed one goes when not refreshed within
@@ -61,7 +62,7 @@ export class RelayTable {
   /** seq of records dropped on a `lost` notice or a disconnect: older copies still in flight are not taken back. */
   private readonly dropped = new Map<string, number>()
 
-  /** Why a frame of `peerId`/`seq` from neighbour `from` must not be taken; undefined: verify it. */
+  /** Why a frame of `peerId`/`seq` (`bytes` long; 0: only announced) from neighbour `from` must not be taken; undefined: verify it. */
   refuse (from: string, peerId: string, seq: number, bytes: number): string | undefined {
     const known = this.held.get(peerId)
     if (known !== undefined && known.record.seq >= seq) return 'duplicate'

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { encode } from '../../src/codec.js'
+import { REGISTRY_PROTOCOL, RELAY_PULL_TIMEOUT_MS } from '../../src/constants.js'
 import { createTransport } from '../../src/node/libp2p.js'
 import { LanRegistry, type LanRegistryComponents } from '../../src/registry/lan.js'
 import { PeerIds } from '../../src/registry/peer-ids.js'
 import type { NodeRecord } from '../../src/registry/record.js'
 import type { Registry } from '../../src/registry/registry.js'
+import { encodeFrame } from '../../src/rpc/framing.js'
 
 /** The registry's components, taken from a bare libp2p node's public API: a service can be built alone. */
 function componentsOf (libp2p: Libp2p, privateKey: PrivateKey): LanRegistryComponents {
@@ -126,5 +130,64 @@ describe('LAN registry', function () {
     await left
     assert.notEqual(ids.of(peer), kept)
     assert.throws(() => ids.of('not-a-peer-id'))
+  })
+
+  it('relays a record two hops, each version reaching a node once however many paths lead there (announced, then pulled)', async function () {
+    // A square: a–b, a–c, b–d, c–d. d hears of a's record from both b and c.
+    const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map(registryNode))
+    nodes.push(a, b, c, d)
+    const aId = a.libp2p.peerId.toString()
+    const reached = change(d.registry, (peer, r) => peer === aId && r !== undefined)
+    await Promise.all([b.libp2p.dial(a.libp2p.getMultiaddrs()[0]), c.libp2p.dial(a.libp2p.getMultiaddrs()[0])])
+    await Promise.all([d.libp2p.dial(b.libp2p.getMultiaddrs()[0]), d.libp2p.dial(c.libp2p.getMultiaddrs()[0])])
+    await reached
+    assert.equal(d.libp2p.getConnections(a.libp2p.peerId).length, 0, 'd is not connected to a')
+    // Copies still in flight from the joins (b's and c's records) land before counting starts.
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const before = { ...d.registry.traffic }
+    // Five new versions of a's offer (a changed offer is relayed at once).
+    for (let i = 1; i <= 5; i++) {
+      const next = change(d.registry, (peer, r) => peer === aId && r?.tasks.length === i)
+      a.offer.tasks = Array.from({ length: i }, (_, k) => `task${k}`)
+      await a.registry.publishNow()
+      await next
+    }
+    // Let any late copy arrive before counting.
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const t = d.registry.traffic
+    assert.equal(d.registry.get(aId)?.seq, a.registry.self?.seq)
+    assert.equal(t.records - before.records, 5, 'each of the five versions of a arrived once')
+    assert.equal(t.duplicates - before.duplicates, 0)
+    assert.ok(t.announced - before.announced >= 5, 'announced by b and c')
+  })
+
+  it('pulls from the next announcer when a neighbour announces a record and never sends it', async function () {
+    this.timeout(20_000)
+    const [a, b, d] = await Promise.all(['a', 'b', 'd'].map(registryNode))
+    nodes.push(a, b, d)
+    const liar = await createTransport({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    await liar.start()
+    try {
+      const aId = a.libp2p.peerId.toString()
+      await d.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+      // The liar announces a's current record to d, and ignores d's `want`.
+      const stream = await liar.dialProtocol(multiaddr(d.libp2p.getMultiaddrs()[0]), REGISTRY_PROTOCOL)
+      const seq = a.registry.self?.seq as number
+      const asked = d.registry.traffic.asked
+      stream.send(encodeFrame(encode({ have: [[aId, seq], ['not-a-peer', 1], 'garbage'] })))
+      while (d.registry.traffic.asked === asked) await new Promise(resolve => setTimeout(resolve, 20))
+      // Now b learns a's record and announces it to d, while d still waits on the liar.
+      const reached = change(d.registry, (peer, r) => peer === aId && r !== undefined)
+      const t0 = Date.now()
+      await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+      await reached
+      const waited = Date.now() - t0
+      assert.equal(d.registry.get(aId)?.seq, seq)
+      assert.ok(waited < RELAY_PULL_TIMEOUT_MS + 3_000, `took ${waited} ms`)
+      assert.ok(d.registry.traffic.asked >= asked + 2, 'asked the liar, then b')
+      stream.abort(new Error('done'))
+    } finally {
+      await liar.stop()
+    }
   })
 })
