@@ -588,3 +588,11 @@ export const TASK_RATE_WINDOW_MS = 60_000
 export const TASK_DURATION_SAMPLES = 512
 /** Buckets of mesh_call_duration_seconds: an inline add is ~0.1 ms, a large matmul or factorial tens of seconds. */
 export const CALL_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+/**
+ * X25519 key pairs a node keeps as KeyObjects for Noise (src/node/noise-crypto.ts):
+ * the static key and the ephemeral keys of handshakes in progress. 64 covers
+ * DIAL_MAX_PARALLEL dials and as many inbound handshakes at once many times over;
+ * an evicted key falls back to the slower import, never fails.
+ */
+export const NOISE_KEY_CACHE = 64

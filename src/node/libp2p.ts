@@ -9,6 +9,7 @@ import { createLibp2p, type Libp2pOptions as Libp2pInit } from 'libp2p'
 import { DIAL_TIMEOUT_MS } from '../constants.js'
 import { lanDiscovery } from '../discovery/mdns.js'
 import { joinChunks } from './coalesce.js'
+import { fastNoiseCrypto } from './noise-crypto.js'
 import type { MeshComponents, MeshService } from './mesh-service.js'
 
 export interface TransportOptions {
@@ -45,7 +46,7 @@ export async function createTransport (options: TransportOptions, mesh?: (compon
     metrics: options.metrics,
     addresses: { listen: options.listen },
     transports: [tcp()],
-    connectionEncrypters: [joinChunks(noise())],
+    connectionEncrypters: [joinChunks(noise({ crypto: fastNoiseCrypto() }))],
     streamMuxers: [yamux()],
     // pnet is imported only with a key: it instantiates WebAssembly (xsalsa20)
     // at import, memory every node without --psk held for nothing (issue 15).
