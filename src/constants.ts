@@ -389,6 +389,21 @@ export const RELAY_LOAD_INTERVAL_MS = 1_000
  * well under MAX_RECORD_BYTES).
  */
 export const RELAY_ANNOUNCE_MS = 20
+/**
+ * A refresh or a load update (nothing a caller must know at once) waits up
+ * to this long for its batch: every frame costs each end ~0.1–0.2 ms in
+ * Yamux, Noise and the socket whatever its size, and with refreshes spread
+ * over time a 20 ms batch held one or two: at rest, a node of a 30-node mesh
+ * sent ~100 frames a second. Three hops add ≤ 3 s, well inside
+ * RELAYED_RECORD_TTL_MS.
+ */
+export const RELAY_REFRESH_ANNOUNCE_MS = 1_000
+/**
+ * A relayed record's addresses go to the peer store when they change, and
+ * again this often: the peer store drops addresses not refreshed within its
+ * maxAddressAge (1 h), and a peer known only through relays must stay dialable.
+ */
+export const ADDRS_RELEARN_MS = 10 * 60_000
 export const RELAY_PULL_TIMEOUT_MS = 2_000
 export const MAX_ANNOUNCED_PER_FRAME = 1_024
 /*

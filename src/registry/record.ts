@@ -1,7 +1,8 @@
-import type { PrivateKey } from '@libp2p/interface'
+import { createPublicKey, verify, type KeyObject } from 'node:crypto'
+import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decode, encode } from '../codec.js'
-import { NAME_PATTERN } from '../constants.js'
+import { MAX_RECORDS, NAME_PATTERN } from '../constants.js'
 import { BadFrameError } from '../errors.js'
 
 /** What a node says about a task it serves. */
@@ -70,8 +71,18 @@ export async function signPayload (domain: Uint8Array, payload: Uint8Array, key:
   return { payload, signature: await key.sign(signedBytes(domain, payload)) }
 }
 
-/** Whether `signature` is `signer`'s over `payload` under `domain`; BadFrameError if `signer` is not a peer id that embeds its key. */
-export async function verifyPayload (domain: Uint8Array, payload: Uint8Array, signature: Uint8Array, signer: string): Promise<boolean> {
+/**
+ * Signers' keys, parsed once: every node verifies every record of every peer
+ * at each refresh, and parsing the peer id and importing its key into a
+ * KeyObject (what @libp2p/crypto does for each Ed25519 verify) was a fifth of
+ * it. Bounded (MAX_RECORDS, oldest out): a flood of signers costs a map of
+ * that size, and a key pushed out is parsed again.
+ */
+const signers = new Map<string, { publicKey: PublicKey, ed25519?: KeyObject }>()
+
+function signerKey (signer: string): { publicKey: PublicKey, ed25519?: KeyObject } {
+  let k = signers.get(signer)
+  if (k !== undefined) return k
   let publicKey
   try {
     publicKey = peerIdFromString(signer).publicKey
@@ -79,7 +90,21 @@ export async function verifyPayload (domain: Uint8Array, payload: Uint8Array, si
     throw new BadFrameError('record names an invalid peer id')
   }
   if (publicKey === undefined) throw new BadFrameError('record peer id does not embed a public key')
-  return await publicKey.verify(signedBytes(domain, payload), signature)
+  const ed25519 = publicKey.type === 'Ed25519'
+    ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.raw).toString('base64url') }, format: 'jwk' })
+    : undefined
+  k = { publicKey, ed25519 }
+  signers.set(signer, k)
+  if (signers.size > MAX_RECORDS) signers.delete(signers.keys().next().value as string)
+  return k
+}
+
+/** Whether `signature` is `signer`'s over `payload` under `domain`; BadFrameError if `signer` is not a peer id that embeds its key. */
+export async function verifyPayload (domain: Uint8Array, payload: Uint8Array, signature: Uint8Array, signer: string): Promise<boolean> {
+  const { publicKey, ed25519 } = signerKey(signer)
+  if (ed25519 === undefined) return await publicKey.verify(signedBytes(domain, payload), signature)
+  // Ed25519 signatures are 64 bytes (as @libp2p/crypto checks before verifying).
+  return signature.byteLength === 64 && verify(null, signedBytes(domain, payload), ed25519, signature)
 }
 
 export async function signRecord (record: NodeRecord, key: PrivateKey): Promise<SignedRecord> {

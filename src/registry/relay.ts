@@ -23,8 +23,14 @@ import type { NodeRecord } from './record.js'
  * - A direct record (from the peer it describes) goes when that connection
  *   closes, as before. A relayed one goes when not refreshed within
  *   RELAYED_RECORD_TTL_MS (origins re-sign every RECORD_REFRESH_MS), or at
- *   once when a neighbour reports the origin's connection lost (a `lost`
- *   notice, see Registry), unless it is newer than the notice.
+ *   once when the neighbour it came from (`via`) reports the origin lost (a
+ *   `lost` notice, see Registry), unless it is newer than the notice. Only
+ *   that neighbour: a node's copy came by one path, and the notice says only
+ *   that this path broke. (Taking every notice, one node losing its link to
+ *   a live peer made the whole mesh drop that peer's record until its next
+ *   refresh: at 50 nodes, a client saw 30 live providers come and go.) When
+ *   the origin dies, every path breaks at its own neighbours, and the
+ *   notices follow each copy's `via` back to every holder.
  * - Bounds: at most MAX_RECORDS records; one neighbour may introduce at most
  *   MAX_RECORDS_PER_NEIGHBOUR origins; a relayed frame is at most
  *   MAX_RELAYED_RECORD_BYTES. A peer announcing thousands of fake records
@@ -36,13 +42,16 @@ import type { NodeRecord } from './record.js'
 export interface Held {
   record: NodeRecord
   frame: Uint8Array
-  /** The neighbour it first arrived from (the origin itself when direct). */
+  /** The neighbour this version came from (the origin itself when direct). */
   via: string
-  direct: boolean
+  /** The neighbour that first told of this origin: counts toward its MAX_RECORDS_PER_NEIGHBOUR. */
+  introducedBy: string
   heardAt: number
   forwardedAt: number
   /** tasks/objects/addrs as JSON: what makes a change worth forwarding at once. */
   shape: string
+  /** When its addresses last went to the peer store (epoch ms; 0: never). */
+  addrsLearnedAt: number
 }
 
 /** The (peer, seq) of an encoded signed record, read without checking it. */
@@ -77,16 +86,19 @@ export class RelayTable {
     return undefined
   }
 
-  /** Hold `record`; returns whether it is worth forwarding now. */
-  hold (from: string, record: NodeRecord, frame: Uint8Array): boolean {
+  /**
+   * Hold `record`; returns whether to pass it on: 'now' for a record new
+   * here or whose tasks, objects or addresses changed, 'soon' for a refresh
+   * or a load update (at most once per RELAY_LOAD_INTERVAL_MS), undefined
+   * for neither.
+   */
+  hold (from: string, record: NodeRecord, frame: Uint8Array): 'now' | 'soon' | undefined {
     const now = Date.now()
     const known = this.held.get(record.peerId)
-    const direct = record.peerId === from
     const shape = shapeOf(record)
     if (known === undefined) this.introduced.set(from, (this.introduced.get(from) ?? 0) + 1)
-    const via = known?.via ?? from
-    const forward = known === undefined || known.shape !== shape || now - known.forwardedAt >= RELAY_LOAD_INTERVAL_MS
-    this.held.set(record.peerId, { record, frame, via: direct ? from : via, direct: direct || (known?.direct ?? false), heardAt: now, forwardedAt: forward ? now : (known?.forwardedAt ?? 0), shape })
+    const forward = known === undefined || known.shape !== shape ? 'now' : now - known.forwardedAt >= RELAY_LOAD_INTERVAL_MS ? 'soon' : undefined
+    this.held.set(record.peerId, { record, frame, via: from, introducedBy: known?.introducedBy ?? from, heardAt: now, forwardedAt: forward !== undefined ? now : (known?.forwardedAt ?? 0), shape, addrsLearnedAt: known?.addrsLearnedAt ?? 0 })
     this.dropped.delete(record.peerId)
     return forward
   }
@@ -96,9 +108,9 @@ export class RelayTable {
     const h = this.held.get(peerId)
     if (h === undefined) return undefined
     this.held.delete(peerId)
-    const n = (this.introduced.get(h.via) ?? 1) - 1
-    if (n <= 0) this.introduced.delete(h.via)
-    else this.introduced.set(h.via, n)
+    const n = (this.introduced.get(h.introducedBy) ?? 1) - 1
+    if (n <= 0) this.introduced.delete(h.introducedBy)
+    else this.introduced.set(h.introducedBy, n)
     this.dropped.set(peerId, h.record.seq)
     if (this.dropped.size > MAX_RECORDS) this.dropped.delete(this.dropped.keys().next().value as string)
     return h
@@ -108,7 +120,7 @@ export class RelayTable {
   stale (now = Date.now()): string[] {
     const out: string[] = []
     for (const [peer, h] of this.held) {
-      if (h.record.expires <= now || (!h.direct && now - h.heardAt > RELAYED_RECORD_TTL_MS)) out.push(peer)
+      if (h.record.expires <= now || (h.via !== peer && now - h.heardAt > RELAYED_RECORD_TTL_MS)) out.push(peer)
     }
     return out
   }

@@ -39,6 +39,24 @@ describe('registry records', function () {
     await assert.rejects(openRecord({ payload: forged, signature: signed.signature }), /signature/)
   })
 
+  it('verify with the signer\'s key kept from earlier records: a known signer\'s forgery, short signature or another key still fail', async function () {
+    const { record, key } = await makeRecord()
+    for (let seq = 1; seq <= 3; seq++) assert.equal((await openRecord(await signRecord({ ...record, seq }, key))).seq, seq)
+    const good = await signRecord({ ...record, seq: 4 }, key)
+    await assert.rejects(openRecord({ payload: encode({ ...record, seq: 5 }), signature: good.signature }), /signature/)
+    await assert.rejects(openRecord({ payload: good.payload, signature: good.signature.subarray(0, 63) }), /signature/)
+    await assert.rejects(openRecord(await signRecord({ ...record, seq: 6 }, await generateKeyPair('Ed25519'))), /signature/)
+  })
+
+  it('verify for signers of other key types (secp256k1)', async function () {
+    const key = await generateKeyPair('secp256k1')
+    const { record } = await makeRecord()
+    const mine = { ...record, peerId: peerIdFromPrivateKey(key).toString() }
+    assert.deepEqual(await openRecord(await signRecord(mine, key)), mine)
+    const signed = await signRecord(mine, key)
+    await assert.rejects(openRecord({ payload: encode({ ...mine, seq: 2 }), signature: signed.signature }), /signature/)
+  })
+
   it('are refused when malformed', async function () {
     const { record, key } = await makeRecord()
     for (const bad of [null, 5, {}, { payload: new Uint8Array([1]), signature: new Uint8Array(64) }]) {

@@ -8,7 +8,7 @@ import { REGISTRY_PROTOCOL, RELAY_PULL_TIMEOUT_MS } from '../../src/constants.js
 import { createTransport } from '../../src/node/libp2p.js'
 import { LanRegistry, type LanRegistryComponents } from '../../src/registry/lan.js'
 import { PeerIds } from '../../src/registry/peer-ids.js'
-import type { NodeRecord } from '../../src/registry/record.js'
+import { signRecord, type NodeRecord } from '../../src/registry/record.js'
 import type { Registry } from '../../src/registry/registry.js'
 import { encodeFrame } from '../../src/rpc/framing.js'
 
@@ -188,6 +188,38 @@ describe('LAN registry', function () {
       stream.abort(new Error('done'))
     } finally {
       await liar.stop()
+    }
+  })
+
+  it('drops a relayed record on a lost notice only from the neighbour it came from', async function () {
+    const [a, b, d] = await Promise.all(['a', 'b', 'd'].map(registryNode))
+    nodes.push(a, b, d)
+    const otherKey = await generateKeyPair('Ed25519')
+    const other = await createTransport({ privateKey: otherKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    await other.start()
+    try {
+      const aId = a.libp2p.peerId.toString()
+      const reached = change(d.registry, (peer, r) => peer === aId && r !== undefined)
+      await d.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+      await b.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+      await reached
+      // Another neighbour of d says a is lost: d's copy came from b, so it stays.
+      const stream = await other.dialProtocol(multiaddr(d.libp2p.getMultiaddrs()[0]), REGISTRY_PROTOCOL)
+      stream.send(encodeFrame(encode({ lost: aId, seq: Number.MAX_SAFE_INTEGER })))
+      // A record of its own after the notice: once d holds it, the notice was judged.
+      const otherId = other.peerId.toString()
+      const judged = change(d.registry, (peer, r) => peer === otherId && r !== undefined)
+      stream.send(encodeFrame(encode(await signRecord({ peerId: otherId, name: 'other', seq: 1, expires: Date.now() + 60_000, addrs: [], tasks: [], objects: [], load: { running: 0, queued: 0, workers: 0 } }, otherKey))))
+      await judged
+      assert.ok(d.registry.get(aId) !== undefined, 'a notice from a neighbour the record did not come from is ignored')
+      // b, where d's copy came from, loses a: d drops it.
+      const left = change(d.registry, (peer, r) => peer === aId && r === undefined)
+      await b.libp2p.hangUp(a.libp2p.peerId)
+      await left
+      assert.equal(d.registry.get(aId), undefined)
+      stream.abort(new Error('done'))
+    } finally {
+      await other.stop()
     }
   })
 })
