@@ -67,6 +67,22 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000
  */
 export const RECORD_REFRESH_MS = 5_000
 export const RECORD_TTL_MS = 60_000
+/**
+ * The refresh interval grows with the mesh: RECORD_REFRESH_PER_PEER_MS for
+ * each record a node holds, from RECORD_REFRESH_MS up to
+ * RECORD_REFRESH_MAX_MS. Every node verifies and relays every peer's
+ * refresh, so a fixed interval costs the mesh N² a period: at 50 nodes on
+ * two cores, the mesh at rest spent a core on it. Scaled, each node handles
+ * about 1/RECORD_REFRESH_PER_PEER_MS refreshes a second whatever the size
+ * (5 a second), and the interval is 5 s up to 25 peers, 10 s at 50, 20 s
+ * from 100. A record carries its interval (signed, `refresh`), and a relayed
+ * copy lives for RELAYED_RECORD_TTL_REFRESHES of its own origin's interval:
+ * nodes need not agree on the mesh's size. The cost: a peer that vanishes
+ * with nobody noticing (no connection closed) stays listed by those that
+ * only heard of it for up to 3 intervals (15 s–60 s).
+ */
+export const RECORD_REFRESH_PER_PEER_MS = 200
+export const RECORD_REFRESH_MAX_MS = 20_000
 /** The registry looks for expired records at most this often when asked for peers (on every call): a record lives for RECORD_TTL_MS. */
 export const REGISTRY_EXPIRE_CHECK_MS = 250
 /** Listeners of a node's registry 'change' events before Node warns: each service of the node follows it (about a dozen today). */
@@ -353,16 +369,21 @@ export const DIAL_MAX_PEERS = 1_024
 /**
  * The partial mesh: a node dials discovered peers while it has fewer than
  * this many, plus its ring successor (so the mesh is always connected);
- * records are relayed to the rest. 8 keeps the relay path ~2 hops at 50 nodes
- * (a random graph of degree ≥ 8) while setting up ~4× fewer connections than
- * a full mesh of 50 (each costs tens of ms of CPU).
+ * records are relayed to the rest. With 6, a mesh of up to 7 nodes (the
+ * work-stealing clusters of docs/work-stealing.md) is still complete, and 50
+ * nodes hold ~10 connections each (relay paths of ~3 hops, a few ms each).
+ * Each connection costs both ends ~40 ms of CPU to set up (Noise, identify,
+ * registry streams, the peer store): with 8, 50 nodes on two cores held
+ * ~17 each and spent 2.3 s of CPU per node converging, and a client calling
+ * all 50 was starved of CPU (36/50 callable after 60 s); with 6, 1.6 s and
+ * 50/50 (docs/scale.md).
  */
-export const DIAL_TARGET_PEERS = 8
+export const DIAL_TARGET_PEERS = 6
 /** A dial (TCP, Noise, Yamux) or inbound upgrade may take this long: 3× libp2p's 10 s, for loaded machines; a dead peer fails at once (refused or unreachable). */
 export const DIAL_TIMEOUT_MS = 30_000
 /**
  * Record relaying (src/registry/relay.ts). A relayed record not refreshed
- * within RELAYED_RECORD_TTL_MS (three refreshes) is dropped: the bound on how
+ * within RELAYED_RECORD_TTL_REFRESHES of its origin's interval is dropped: the bound on how
  * long a peer that vanished without any neighbour noticing stays listed.
  * MAX_RECORDS bounds the records a node holds, MAX_RECORDS_PER_NEIGHBOUR
  * the origins one neighbour may introduce (a flood of fake records stops
@@ -371,7 +392,7 @@ export const DIAL_TIMEOUT_MS = 30_000
  * in the worst case, ~1 KiB each in practice. A load-only change is
  * forwarded at most once per RELAY_LOAD_INTERVAL_MS per origin.
  */
-export const RELAYED_RECORD_TTL_MS = 3 * RECORD_REFRESH_MS
+export const RELAYED_RECORD_TTL_REFRESHES = 3
 export const MAX_RECORDS = 4_096
 export const MAX_RECORDS_PER_NEIGHBOUR = 512
 export const MAX_RELAYED_RECORD_BYTES = 16 * 1024
@@ -394,8 +415,8 @@ export const RELAY_ANNOUNCE_MS = 20
  * to this long for its batch: every frame costs each end ~0.1–0.2 ms in
  * Yamux, Noise and the socket whatever its size, and with refreshes spread
  * over time a 20 ms batch held one or two: at rest, a node of a 30-node mesh
- * sent ~100 frames a second. Three hops add ≤ 3 s, well inside
- * RELAYED_RECORD_TTL_MS.
+ * sent ~100 frames a second. Three hops add ≤ 3 s, well inside the
+ * relayed TTL (three refresh intervals, ≥ 15 s).
  */
 export const RELAY_REFRESH_ANNOUNCE_MS = 1_000
 /**

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { decode, encode } from '../codec.js'
 import {
-  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS, REGISTRY_MAX_LISTENERS,
+  LOAD_PUBLISH_DEBOUNCE_MS, MAX_RECORD_BYTES, RECORD_REFRESH_MAX_MS, RECORD_REFRESH_MS, RECORD_REFRESH_PER_PEER_MS, RECORD_TTL_MS, REGISTRY_EXPIRE_CHECK_MS, REGISTRY_MAX_INBOUND_STREAMS, REGISTRY_MAX_LISTENERS,
   ADDRS_RELEARN_MS, REGISTRY_MAX_OUTBOUND_STREAMS, REGISTRY_PROTOCOL, RELAY_ANNOUNCE_MS, RELAY_PULL_TIMEOUT_MS, RELAY_REFRESH_ANNOUNCE_MS
 } from '../constants.js'
 import { FrameDecoder, encodeFrame } from '../rpc/framing.js'
@@ -97,18 +97,14 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
     this.components.events.addEventListener('transport:listening', this.onSelfUpdate)
     await this.sign()
-    this.refreshTimer = setInterval(() => {
-      this.expire()
-      void this.publishNow()
-    }, RECORD_REFRESH_MS)
-    this.refreshTimer.unref()
+    this.scheduleRefresh()
     this.pullTimer = setInterval(() => { this.retryPulls() }, RELAY_PULL_TIMEOUT_MS / 4)
     this.pullTimer.unref()
   }
 
   async stop (): Promise<void> {
     this.running = false
-    clearInterval(this.refreshTimer)
+    clearTimeout(this.refreshTimer)
     clearInterval(this.pullTimer)
     clearTimeout(this.publishTimer)
     clearTimeout(this.announceTimer)
@@ -123,6 +119,21 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     this.announcing.clear()
     this.pulls.clear()
     this.relay.clear()
+  }
+
+  /** How often this node re-signs its record now: grows with the records it holds (RECORD_REFRESH_PER_PEER_MS). */
+  get refreshInterval (): number {
+    return Math.min(RECORD_REFRESH_MAX_MS, Math.max(RECORD_REFRESH_MS, this.relay.held.size * RECORD_REFRESH_PER_PEER_MS))
+  }
+
+  /** The next refresh, at the interval the record just signed promised its holders. */
+  private scheduleRefresh (): void {
+    if (!this.running) return
+    this.refreshTimer = setTimeout(() => {
+      this.expire()
+      void this.publishNow().finally(() => { this.scheduleRefresh() })
+    }, this.current?.record.refresh ?? RECORD_REFRESH_MS)
+    this.refreshTimer.unref()
   }
 
   /** This node's own current record. */
@@ -171,6 +182,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
       name: this.name,
       seq: ++this.seq,
       expires: Date.now() + RECORD_TTL_MS,
+      refresh: this.refreshInterval,
       addrs: this.components.addressManager.getAddresses().map(String),
       tasks: [],
       objects: [],

@@ -43,6 +43,8 @@ export interface NodeRecord {
   seq: number
   /** Epoch ms after which the record is dropped unless refreshed. */
   expires: number
+  /** How often (ms) its peer re-signs it (absent: RECORD_REFRESH_MS); relayed copies live for three of these. */
+  refresh?: number
   addrs: string[]
   tasks: TaskInfo[]
   objects: ObjectInfo[]
@@ -134,7 +136,7 @@ export function isNodeRecord (r: unknown): r is NodeRecord {
   if (r == null || typeof r !== 'object') return false
   const x = r as Record<string, unknown>
   const load = x.load as Record<string, unknown> | undefined
-  return isString(x.peerId) && isString(x.name) && isCount(x.seq) && isCount(x.expires) &&
+  return isString(x.peerId) && isString(x.name) && isCount(x.seq) && isCount(x.expires) && (x.refresh === undefined || isCount(x.refresh)) &&
     Array.isArray(x.addrs) && x.addrs.every(isString) &&
     Array.isArray(x.tasks) && x.tasks.every((t: any) => t != null && isName(t.name) && isString(t.args) && (t.description === undefined || isString(t.description))) &&
     Array.isArray(x.objects) && x.objects.every((o: any) => o != null && isName(o.name) && Array.isArray(o.metadata) && o.metadata.every(isString)) &&

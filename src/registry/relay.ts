@@ -1,6 +1,6 @@
 import { decode } from '../codec.js'
 import {
-  MAX_RELAYED_RECORD_BYTES, MAX_RECORDS, MAX_RECORDS_PER_NEIGHBOUR, RELAYED_RECORD_TTL_MS, RELAY_LOAD_INTERVAL_MS
+  MAX_RELAYED_RECORD_BYTES, MAX_RECORDS, MAX_RECORDS_PER_NEIGHBOUR, RECORD_REFRESH_MAX_MS, RECORD_REFRESH_MS, RELAYED_RECORD_TTL_REFRESHES, RELAY_LOAD_INTERVAL_MS
 } from '../constants.js'
 import type { NodeRecord } from './record.js'
 
@@ -22,7 +22,8 @@ import type { NodeRecord } from './record.js'
  *   its signature is checked, the costly part.
  * - A direct record (from the peer it describes) goes when that connection
  *   closes, as before. A relayed one goes when not refreshed within
- *   RELAYED_RECORD_TTL_MS (origins re-sign every RECORD_REFRESH_MS), or at
+ *   RELAYED_RECORD_TTL_REFRESHES of the interval its origin re-signs at
+ *   (the record's signed `refresh`, see RECORD_REFRESH_PER_PEER_MS), or at
  *   once when the neighbour it came from (`via`) reports the origin lost (a
  *   `lost` notice, see Registry), unless it is newer than the notice. Only
  *   that neighbour: a node's copy came by one path, and the notice says only
@@ -63,6 +64,10 @@ export function peek (envelope: unknown): { peerId: string, seq: number } | unde
 }
 
 const shapeOf = (r: NodeRecord): string => JSON.stringify([r.tasks, r.objects, r.addrs])
+
+/** How long a relayed copy of `record` lives unrefreshed: three of its origin's intervals (a claimed one bounded to ours). */
+export const relayedTtl = (record: NodeRecord): number =>
+  RELAYED_RECORD_TTL_REFRESHES * Math.min(RECORD_REFRESH_MAX_MS, Math.max(RECORD_REFRESH_MS, record.refresh ?? RECORD_REFRESH_MS))
 
 export class RelayTable {
   readonly held = new Map<string, Held>()
@@ -116,11 +121,11 @@ export class RelayTable {
     return h
   }
 
-  /** Records past their expiry, or relayed and not heard within RELAYED_RECORD_TTL_MS. */
+  /** Records past their expiry, or relayed and not heard within three of their origin's refresh intervals. */
   stale (now = Date.now()): string[] {
     const out: string[] = []
     for (const [peer, h] of this.held) {
-      if (h.record.expires <= now || (h.via !== peer && now - h.heardAt > RELAYED_RECORD_TTL_MS)) out.push(peer)
+      if (h.record.expires <= now || (h.via !== peer && now - h.heardAt > relayedTtl(h.record))) out.push(peer)
     }
     return out
   }

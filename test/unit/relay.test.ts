@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { RECORD_REFRESH_MS, RECORD_TTL_MS } from '../../src/constants.js'
+import type { NodeRecord } from '../../src/registry/record.js'
+import { RelayTable, relayedTtl } from '../../src/registry/relay.js'
+
+const record = (peerId: string, seq: number, refresh?: number): NodeRecord =>
+  ({ peerId, name: peerId, seq, expires: Date.now() + RECORD_TTL_MS, refresh, addrs: [], tasks: [], objects: [], load: { running: 0, queued: 0, workers: 0 } })
+
+describe('relay table (src/registry/relay.ts)', function () {
+  it('keeps a relayed copy for three of its origin\'s refresh intervals, bounded', function () {
+    assert.equal(relayedTtl(record('o', 1)), 3 * RECORD_REFRESH_MS)
+    assert.equal(relayedTtl(record('o', 1, 10_000)), 30_000)
+    // A record cannot claim to live longer than three of the longest interval, nor shorter than three of the shortest.
+    assert.equal(relayedTtl(record('o', 1, 3_600_000)), 60_000)
+    assert.equal(relayedTtl(record('o', 1, 1)), 3 * RECORD_REFRESH_MS)
+
+    const t = new RelayTable()
+    t.hold('n', record('slow', 1, 10_000), new Uint8Array(1))
+    t.hold('n', record('fast', 1), new Uint8Array(1))
+    t.hold('direct', record('direct', 1), new Uint8Array(1))
+    const now = Date.now()
+    assert.deepEqual(t.stale(now + 20_000).sort(), ['fast'])
+    assert.deepEqual(t.stale(now + 31_000).sort(), ['fast', 'slow'])
+    // A direct record goes when its connection closes, or at its expiry.
+    assert.deepEqual(t.stale(now + RECORD_TTL_MS + 1).sort(), ['direct', 'fast', 'slow'])
+  })
+
+  it('says what to pass on: a new or changed record now, a refresh soon, a repeat within the load interval not at all', function () {
+    const t = new RelayTable()
+    assert.equal(t.hold('n', record('o', 1), new Uint8Array(1)), 'now')
+    assert.equal(t.hold('n', record('o', 2), new Uint8Array(1)), undefined)
+    assert.equal(t.hold('n', { ...record('o', 3), tasks: [{ name: 'add', args: '' }] }, new Uint8Array(1)), 'now')
+    assert.equal(t.held.get('o')?.via, 'n')
+    // The version held came from whoever delivered it last.
+    t.hold('m', { ...record('o', 4), tasks: [{ name: 'mul', args: '' }] }, new Uint8Array(1))
+    assert.equal(t.held.get('o')?.via, 'm')
+    // Past the load interval, an unchanged refresh is passed on soon (in the slower batch).
+    const h = t.held.get('o')
+    assert.ok(h !== undefined)
+    h.forwardedAt -= 2_000
+    assert.equal(t.hold('m', { ...record('o', 5), tasks: [{ name: 'mul', args: '' }] }, new Uint8Array(1)), 'soon')
+    assert.equal(t.refuse('x', 'o', 4, 10), 'duplicate')
+    assert.equal(t.refuse('x', 'o', 6, 0), undefined)
+  })
+})
