@@ -1,4 +1,4 @@
-import { MAX_ANNOUNCED_PER_FRAME, RELAY_PULL_TIMEOUT_MS } from '../constants.js'
+import { MAX_ANNOUNCED_PER_FRAME, MAX_RECORDS, RELAY_PULL_TIMEOUT_MS } from '../constants.js'
 
 /** One record a neighbour says it holds: the origin's peer id and the record's seq. */
 export type Announced = [peerId: string, seq: number]
@@ -42,6 +42,8 @@ export class PullTable {
         if (p.from !== from && !p.others.includes(from)) p.others.push(from)
         continue
       }
+      // Bounded: a neighbour announcing thousands of origins it never sends costs at most MAX_RECORDS pulls, each for RELAY_PULL_TIMEOUT_MS.
+      if (p === undefined && this.pulls.size >= MAX_RECORDS) continue
       this.pulls.set(peerId, { seq, from, at: now, others: [] })
       out.push(peerId)
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { RECORD_REFRESH_MS, RECORD_TTL_MS } from '../../src/constants.js'
+import { MAX_RECORDS, RECORD_REFRESH_MS, RECORD_TTL_MS, RELAY_PULL_TIMEOUT_MS } from '../../src/constants.js'
+import { PullTable, readHave, readWant } from '../../src/registry/pull.js'
 import type { NodeRecord } from '../../src/registry/record.js'
 import { RelayTable, relayedTtl } from '../../src/registry/relay.js'
 
@@ -41,5 +42,38 @@ describe('relay table (src/registry/relay.ts)', function () {
     assert.equal(t.hold('m', { ...record('o', 5), tasks: [{ name: 'mul', args: '' }] }, new Uint8Array(1)), 'soon')
     assert.equal(t.refuse('x', 'o', 4, 10), 'duplicate')
     assert.equal(t.refuse('x', 'o', 6, 0), undefined)
+  })
+
+  it('asks one announcer at a time, the next when it goes or stays silent, and holds at most MAX_RECORDS pulls', function () {
+    const p = new PullTable()
+    const t0 = 1_000_000
+    const yes = (): boolean => true
+    assert.deepEqual(p.wanted('b', [['o', 5]], yes, t0), ['o'])
+    // c announces it too while b's answer may still come: c is remembered, not asked.
+    assert.deepEqual(p.wanted('c', [['o', 5]], yes, t0 + 10), [])
+    assert.equal(p.retry(() => false, t0 + 100).size, 0)
+    // b stays silent past the timeout: c is asked.
+    assert.deepEqual([...p.retry(() => false, t0 + RELAY_PULL_TIMEOUT_MS + 1)], [['c', ['o']]])
+    p.settled('o', 5)
+    assert.equal(p.size, 0)
+    // A newer seq is asked again at once.
+    assert.deepEqual(p.wanted('b', [['o', 5]], yes, t0), ['o'])
+    assert.deepEqual(p.wanted('c', [['o', 6]], yes, t0 + 1), ['o'])
+    // c, asked for seq 6, goes and no one else announced it: given up (the next announcement asks again).
+    p.settled('o', 5)
+    assert.equal(p.size, 1)
+    assert.equal(p.retry(n => n === 'c', t0 + 2).size, 0)
+    assert.equal(p.size, 0)
+
+    const flood = Array.from({ length: MAX_RECORDS + 100 }, (_, i): [string, number] => [`fake${i}`, 1])
+    assert.equal(p.wanted('liar', flood, yes, t0).length, MAX_RECORDS)
+    assert.equal(p.size, MAX_RECORDS)
+  })
+
+  it('reads have and want frames, skipping malformed entries', function () {
+    assert.deepEqual(readHave({ have: [['a', 1], ['b'], 'x', [2, 3], ['c', 2]] }), [['a', 1], ['c', 2]])
+    assert.equal(readHave({ want: [] }), undefined)
+    assert.deepEqual(readWant({ want: ['a', 5, null, 'b'] }), ['a', 'b'])
+    assert.equal(readWant(null), undefined)
   })
 })
