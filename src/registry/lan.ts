@@ -444,9 +444,16 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
     for (const [p, stream] of this.pushStreams) if (p !== from && p !== peer) this.sendFrame(p, stream, notice)
   }
 
-  /** The last connection to `peer` closed: its record goes if it came from `peer` itself; a relayed copy stays. */
+  /**
+   * The last connection to `peer` closed: its record goes if it came from
+   * `peer` itself, or from a neighbour no longer connected either. A copy
+   * relayed by a neighbour still connected stays: that neighbour may still
+   * reach `peer` (a call's connection closing says nothing of its health),
+   * and if not, its `lost` notice follows.
+   */
   private forget (peer: string): void {
-    if (this.relay.held.get(peer)?.via === peer) this.drop(peer)
+    const via = this.relay.held.get(peer)?.via
+    if (via !== undefined && (via === peer || !this.connected(via))) this.drop(peer)
   }
 
   /**

@@ -222,4 +222,27 @@ describe('LAN registry', function () {
       await other.stop()
     }
   })
+
+  it('drops a relayed copy when the origin\'s own connection closes and the neighbour it came from is gone too', async function () {
+    const [a, b, d] = await Promise.all(['a', 'b', 'd'].map(registryNode))
+    nodes.push(b, d)
+    const bId = b.libp2p.peerId.toString()
+    // d hears of b through a, then connects to b itself (b's record is the same version: d's copy stays a's).
+    const reached = change(d.registry, (peer, r) => peer === bId && r !== undefined)
+    await d.libp2p.dial(a.libp2p.getMultiaddrs()[0])
+    await a.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+    await reached
+    await d.libp2p.dial(b.libp2p.getMultiaddrs()[0])
+    await new Promise(resolve => setTimeout(resolve, 200))
+    assert.equal(d.registry.get(bId)?.seq, b.registry.self?.seq)
+    // a goes (as if killed), then d's connection to b closes: nothing vouches for b any more.
+    await a.registry.stop()
+    await a.libp2p.stop()
+    await new Promise(resolve => setTimeout(resolve, 200))
+    assert.ok(d.registry.get(bId) !== undefined, 'b still connected to d: its record stays')
+    const left = change(d.registry, (peer, r) => peer === bId && r === undefined)
+    await d.libp2p.hangUp(b.libp2p.peerId)
+    await left
+    assert.equal(d.registry.get(bId), undefined)
+  })
 })
