@@ -454,6 +454,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
   private forget (peer: string): void {
     const via = this.relay.held.get(peer)?.via
     if (via !== undefined && (via === peer || !this.connected(via))) this.drop(peer)
+    this.relay.orphan(peer)
   }
 
   /**

@@ -26,6 +26,19 @@ describe('relay table (src/registry/relay.ts)', function () {
     assert.deepEqual(t.stale(now + RECORD_TTL_MS + 1).sort(), ['direct', 'fast', 'slow'])
   })
 
+  it('gives a copy whose neighbour disconnected two of its origin\'s intervals for a newer version to come another way', function () {
+    const t = new RelayTable()
+    t.hold('n', record('dead', 1), new Uint8Array(1))
+    t.hold('n', record('alive', 1), new Uint8Array(1))
+    t.hold('m', record('other', 1), new Uint8Array(1))
+    const now = Date.now()
+    t.orphan('n', now)
+    // alive's next refresh comes through m: no longer orphaned.
+    t.hold('m', record('alive', 2), new Uint8Array(1))
+    assert.deepEqual(t.stale(now + 2 * RECORD_REFRESH_MS - 100), [])
+    assert.deepEqual(t.stale(now + 2 * RECORD_REFRESH_MS + 100), ['dead'])
+  })
+
   it('says what to pass on: a new or changed record now, a refresh soon, a repeat within the load interval not at all', function () {
     const t = new RelayTable()
     assert.equal(t.hold('n', record('o', 1), new Uint8Array(1)), 'now')
