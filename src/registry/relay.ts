@@ -67,7 +67,7 @@ export function peek (envelope: unknown): { peerId: string, seq: number } | unde
 
 const shapeOf = (r: NodeRecord): string => JSON.stringify([r.tasks, r.objects, r.addrs])
 
-/** How long a relayed copy of `record` lives unrefreshed: three of its origin's intervals (a claimed one bounded to ours). */
+/** How long a relayed copy of `record` lives unrefreshed: three of its origin's intervals (the claimed interval held within RECORD_REFRESH_MS–RECORD_REFRESH_MAX_MS). */
 export const relayedTtl = (record: NodeRecord): number =>
   RELAYED_RECORD_TTL_REFRESHES * Math.min(RECORD_REFRESH_MAX_MS, Math.max(RECORD_REFRESH_MS, record.refresh ?? RECORD_REFRESH_MS))
 
