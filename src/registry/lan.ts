@@ -239,7 +239,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
       // Everything this node knows, so a new neighbour (a client) sees the whole mesh at once: it asks for what it lacks.
       const held: Announced[] = []
       for (const h of this.relay.held.values()) if (h.record.peerId !== key && h.via !== key) held.push([h.record.peerId, h.record.seq])
-      this.sendFrames(key, stream, haveFrames(held).map(f => encodeFrame(encode(f))))
+      this.sendFrames(key, stream, haveFrames(held))
     } catch (err: any) {
       this.log('cannot open registry stream to %p: %s', peer, err.message)
     } finally {
@@ -419,7 +419,7 @@ export class LanRegistry extends EventEmitter<RegistryEvents> implements Registr
         const h = this.relay.held.get(origin)
         if (h !== undefined) have.push([origin, h.record.seq])
       }
-      this.sendFrames(peer, stream, haveFrames(have).map(f => encodeFrame(encode(f))))
+      this.sendFrames(peer, stream, haveFrames(have))
     }
     this.announcing.clear()
   }

@@ -1,4 +1,6 @@
+import { encode } from '../codec.js'
 import { MAX_ANNOUNCED_PER_FRAME, MAX_RECORDS, RELAY_PULL_TIMEOUT_MS } from '../constants.js'
+import { encodeFrame } from '../rpc/framing.js'
 
 /** One record a neighbour says it holds: the origin's peer id and the record's seq. */
 export type Announced = [peerId: string, seq: number]
@@ -81,10 +83,10 @@ export class PullTable {
   clear (): void { this.pulls.clear() }
 }
 
-/** `announced` as `have` frames of at most MAX_ANNOUNCED_PER_FRAME entries (a frame stays well under MAX_RECORD_BYTES). */
-export function haveFrames (announced: Announced[]): Array<{ have: Announced[] }> {
-  const out: Array<{ have: Announced[] }> = []
-  for (let i = 0; i < announced.length; i += MAX_ANNOUNCED_PER_FRAME) out.push({ have: announced.slice(i, i + MAX_ANNOUNCED_PER_FRAME) })
+/** `announced` as encoded `have` frames of at most MAX_ANNOUNCED_PER_FRAME entries (a frame stays well under MAX_RECORD_BYTES). */
+export function haveFrames (announced: Announced[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let i = 0; i < announced.length; i += MAX_ANNOUNCED_PER_FRAME) out.push(encodeFrame(encode({ have: announced.slice(i, i + MAX_ANNOUNCED_PER_FRAME) })))
   return out
 }
 
