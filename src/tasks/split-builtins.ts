@@ -1,4 +1,4 @@
-import { DECIMAL_MAX_BLOCKS, DECIMAL_SPLIT_BITS, FACTORIAL_KARATSUBA_BITS, FACTORIAL_SPLIT_THRESHOLD, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
+import { DECIMAL_MAX_BLOCKS, DECIMAL_SPLIT_BITS, FACTORIAL_KARATSUBA_BITS, FACTORIAL_SPLIT_THRESHOLD, MATMUL_CACHED_B_BYTES, MATMUL_MIN_CHUNK_ROWS, MATMUL_SPLIT_THRESHOLD } from '../constants.js'
 import { decimalDigits } from './kernels/bigint-decimal.js'
 import { productRange } from './kernels/factorial.js'
 import { matmulRows, matmulRowsRandomB, randomMatrix, randomRows } from './kernels/matmul.js'
@@ -169,12 +169,20 @@ export const matmulSplit: SplitSpec<RowChunk, MatmulShared, Float64Array, Matrix
     return a.rows * a.cols * b.cols
   },
   threshold: MATMUL_SPLIT_THRESHOLD,
-  split: ([first, second], _limits, { chunks: wanted }) => {
+  split: ([first, second], _limits, { chunks: wanted, peers }) => {
     const seeded = typeof first === 'number'
     const m = seeded ? first : (first as Matrix).rows
     const n = seeded ? second as number : (first as Matrix).cols
     const p = seeded ? first : (second as Matrix).cols
-    const count = Math.max(1, Math.min(wanted, m))
+    let count = Math.min(wanted, m)
+    // B that does not fit in a core's cache is streamed from memory once per chunk: thin chunks pay that pass for little work.
+    const tallest = Math.floor(m / MATMUL_MIN_CHUNK_ROWS)
+    if (n * p * 8 > MATMUL_CACHED_B_BYTES && tallest < count) {
+      // Cut short by the minimum height, keep a whole number of chunks per node: one node with an extra chunk is the job's tail.
+      const nodes = peers ?? 1
+      count = tallest > nodes ? tallest - tallest % nodes : tallest
+    }
+    count = Math.max(1, count)
     const chunks: Array<ChunkSpec<RowChunk>> = []
     for (let k = 0; k < count; k++) {
       const rowStart = Math.floor(k * m / count)

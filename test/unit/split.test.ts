@@ -4,6 +4,7 @@ import { isNodeRecord } from '../../src/registry/record.js'
 import { byteSize, shareMemory } from '../../src/stealing/index.js'
 import { factorialSplit, karatsubaJoin, matmulSplit, productTree, seededOperands, type RangeChunk } from '../../src/tasks/split-builtins.js'
 import { matmul } from '../../src/tasks/builtins.js'
+import { MATMUL_MIN_CHUNK_ROWS } from '../../src/constants.js'
 import { matmul as matmulKernel } from '../../src/tasks/kernels/matmul.js'
 import type { ChunkSpec, Matrix, SplitSpec } from '../../src/tasks/types.js'
 import { naiveFactorial } from '../helpers.js'
@@ -124,6 +125,23 @@ describe('splittable built-ins', function () {
       assert.deepEqual(merged.data, matmulKernel(a, b, m, n, m))
       assertClose(merged.data, naiveMatmul({ rows: m, cols: n, data: a }, { rows: n, cols: m, data: b }))
     }
+  })
+
+  it('matmul: a B too big for cache is not cut into chunks thinner than MATMUL_MIN_CHUNK_ROWS, and the count is a whole number per node', function () {
+    const heights = (m: number, n: number, chunks: number, peers: number): number[] =>
+      matmulSplit.split([m, n], DEFAULT_LIMITS, { chunks, peers }).chunks.map(c => c.data.rowEnd - c.data.rowStart)
+    // 2000² on 8 nodes × 8 chunks would be 31-row chunks: 33 fit at 60 rows, cut to 32 (4 per node).
+    const eight = heights(2000, 2000, 64, 8)
+    assert.equal(eight.length, 32)
+    assert.ok(eight.every(h => h >= MATMUL_MIN_CHUNK_ROWS))
+    assert.equal(eight.reduce((a, b) => a + b, 0), 2000)
+    // On 2 nodes (16 chunks of 125 rows) nothing changes.
+    assert.equal(heights(2000, 2000, 16, 2).length, 16)
+    // Fewer rows than nodes × the minimum: as many chunks as fit, at least one.
+    assert.equal(heights(100, 20000, 64, 8).length, 1)
+    assert.equal(heights(50, 20000, 64, 8).length, 1)
+    // A B that fits in cache (200 × 200 doubles = 320 KB) keeps thin chunks.
+    assert.equal(heights(200, 200, 40, 5).length, 40)
   })
 
   it('thresholds: small calls run whole; factorial never splits by default (the whole-call kernel wins)', function () {
